@@ -42,10 +42,14 @@ $(error SAN must be empty, asan or tsan)
 endif
 
 KSFT_INC := $(USCHED_CACHE)/kselftest
-CPPFLAGS_U := -D_GNU_SOURCE -Ilib/usched -Ikmod/uapi -I$(KSFT_INC)
+# The UAPI header is seen as <linux/usched.h>, as it is installed.
+UAPI_H := build/include/linux/usched.h
+CPPFLAGS_U := -D_GNU_SOURCE -Ilib/usched -Ibuild/include -I$(KSFT_INC)
 CFLAGS_U := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit \
 	    -Wno-unused-parameter -fPIC -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_U := -pthread -luring -lm
+# kselftest_harness.h compares signed with unsigned in its ASSERT macros.
+CFLAGS_T := $(CFLAGS_U) -Wno-sign-compare
 
 LIB_SRCS := $(wildcard lib/usched/*.c) $(wildcard lib/usched/arch/x86_64/*.S)
 LIB_OBJS := $(patsubst %,$(B)/obj/%.o,$(LIB_SRCS))
@@ -105,11 +109,15 @@ modules:
 
 lib: $(LIB_A) $(LIB_SO)
 
-$(B)/obj/%.c.o: %.c
+$(UAPI_H): kmod/uapi/usched.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(B)/obj/%.c.o: %.c | $(UAPI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -c -o $@ $<
 
-$(B)/obj/%.S.o: %.S
+$(B)/obj/%.S.o: %.S | $(UAPI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -c -o $@ $<
 
@@ -131,17 +139,17 @@ comma := ,
 
 selftests: $(KTESTS) $(LTESTS)
 
-$(B)/selftests/module/%: selftests/module/%.c
+$(B)/selftests/module/%: selftests/module/%.c $(UAPI_H)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -o $@ $< $(LDLIBS_U)
+	$(CC) $(CPPFLAGS_U) $(CFLAGS_T) -o $@ $< $(LDLIBS_U)
 
-$(B)/selftests/lib/%: selftests/lib/%.c $(LIB_A)
+$(B)/selftests/lib/%: selftests/lib/%.c $(LIB_A) $(UAPI_H)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -o $@ $< $(LIB_A) $(LDLIBS_U)
+	$(CC) $(CPPFLAGS_U) $(CFLAGS_T) -o $@ $< $(LIB_A) $(LDLIBS_U)
 
 tools: $(TOOLS)
 
-$(B)/tools/%: tools/%.c $(LIB_A)
+$(B)/tools/%: tools/%.c $(LIB_A) $(UAPI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -o $@ $< $(LIB_A) $(LDLIBS_U)
 

@@ -70,7 +70,7 @@ k612=$(echo "$rels" | grep '^6\.12\.' | grep -v -- '-rt-' | tail -1)
 [ -n "$k612" ] || die "no 6.12 cloud kernel found in apt (bookworm-backports)"
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
-      busybox-static liburing-dev sparse pkg-config file
+      busybox-static liburing-dev sparse pkg-config file cppcheck
       linux-source-6.12 "linux-headers-$k61" "linux-headers-$k612")
 [ $want_bench = 1 ] && pkgs+=(golang-1.23-go gnuplot-nox)
 

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmap.c - the group's shared memory: kernel-allocated pages (vmalloc_user)
+ * that the kernel writes through their kernel addresses, never faulting,
+ * even from the preempt notifier; user space maps them once with mmap(fd, 0)
+ * and reads them without syscalls (the io_uring ring pattern).
+ *
+ * Layout: struct usched_shm_header (128 bytes), then max_workers slots of
+ * 64 bytes, then the event ring (ring_entries * 32 bytes), rounded up to a
+ * page.  Offsets are reported by USCHED_IOC_SETUP and in the header.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+#include <linux/vmalloc.h>
+
+#include "usched.h"
+
+static_assert(sizeof(struct usched_shm_header) == 2 * 64);
+static_assert(offsetof(struct usched_shm_header, ring_head) == 64);
+static_assert(sizeof(struct usched_worker_slot) == USCHED_SLOT_SIZE);
+static_assert(offsetof(struct usched_worker_slot, resume_ip) == 0);
+static_assert(offsetof(struct usched_worker_slot, nopreempt) == 8);
+static_assert(offsetof(struct usched_worker_slot, switch_seq) == 12);
+static_assert(sizeof(struct usched_event) == 32);
+
+int usched_shm_alloc(struct usched_group *g)
+{
+	size_t slots = sizeof(struct usched_shm_header);
+	size_t ring = slots + (size_t)g->max_workers * USCHED_SLOT_SIZE;
+	size_t size = PAGE_ALIGN(ring + (size_t)g->ring_entries *
+				 sizeof(struct usched_event));
+	u32 i;
+
+	/* Zeroed, and charged to the caller's memory cgroup. */
+	g->shm = vmalloc_user(size);
+	if (!g->shm)
+		return -ENOMEM;
+	g->shm_size = size;
+	g->hdr = g->shm;
+	g->slots = g->shm + slots;
+	g->ring = g->shm + ring;
+
+	g->hdr->magic = USCHED_SHM_MAGIC;
+	g->hdr->abi_major = USCHED_ABI_MAJOR;
+	g->hdr->max_workers = g->max_workers;
+	g->hdr->ring_entries = g->ring_entries;
+	g->hdr->slots_offset = slots;
+	g->hdr->ring_offset = ring;
+	for (i = 0; i < g->max_workers; i++)
+		g->slots[i].kstate = USCHED_W_FREE;
+	return 0;
+}
+
+void usched_shm_free(struct usched_group *g)
+{
+	vfree(g->shm);
+	g->shm = NULL;
+}
+
+int usched_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct usched_group *g = file->private_data;
+	int ret;
+
+	ret = usched_group_check_caller(g);
+	if (ret)
+		return ret;
+	if (!usched_group_is_setup(g))
+		return -EBADFD;
+	if (vma->vm_pgoff)
+		return -EINVAL;
+	if (vma->vm_end - vma->vm_start > g->shm_size)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	/* Not inherited by fork, never grown by mremap. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
+#else
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
+#endif
+	return remap_vmalloc_range(vma, g->shm, 0);
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * preempt.c - time slices: a per-worker hrtimer, and delivery of a
+ * preemption to that exact thread by a signal or by redirecting its user
+ * registers to the library's trampoline.
+ *
+ * The library increments its slot's switch_seq on every task switch, with
+ * no syscall.  The timer (hard irq, every slice while the worker runs)
+ * compares switch_seq with what it saw one slice earlier: unchanged means
+ * one task ran for a whole slice.  It then queues preempt_tw (TWA_RESUME),
+ * which runs in process context just before the thread returns to user
+ * mode and does the delivery:
+ *
+ *  - SIGNAL: send the library's signal to the thread;
+ *  - REDIRECT: write the user IP into the slot's resume_ip (a kernel
+ *    address of the shared page: no fault possible) and set the IP to the
+ *    trampoline.  The trampoline saves every register and the FPU state
+ *    below the red zone, yields, restores, and returns with
+ *    `jmp *%gs:0` (resume_ip): nothing is written to the user stack.
+ *
+ * Never redirect a thread whose IP is inside the trampoline (a nested
+ * redirect would overwrite resume_ip before the trampoline consumed it),
+ * nor one whose slot says nopreempt, nor one not returning to user mode:
+ * then re-arm for a grace period (a quarter slice, at least 20 us) and
+ * count a deferral.  A signal delivered in the same exit path comes first
+ * (arch_do_signal_or_restart() runs before task_work): the redirect then
+ * lands on the handler's first instruction, with the handler's arguments
+ * in registers that the trampoline preserves, which is a consistent state.
+ *
+ * The timer stops while the worker sleeps (sched_out with blocking) and
+ * restarts at its next sched_in: a parked or blocked worker is never
+ * preempted, and the slice restarts when it comes back.
+ */
+#include <linux/hrtimer.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/task_work.h>
+
+#include "usched.h"
+
+#define USCHED_PREEMPT_QUEUED	0	/* bit in preempt_flags */
+#define USCHED_GRACE_MIN_NS	(20 * NSEC_PER_USEC)
+
+static void usched_slice_start(struct usched_worker *w, u64 ns)
+{
+	hrtimer_start(&w->slice_timer, ns_to_ktime(ns),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+static void usched_preempt_request(struct usched_worker *w)
+{
+	if (test_and_set_bit(USCHED_PREEMPT_QUEUED, &w->preempt_flags))
+		return;
+	kref_get(&w->ref);	/* dropped by the callback */
+	if (task_work_add(w->task, &w->preempt_tw, TWA_RESUME)) {
+		clear_bit(USCHED_PREEMPT_QUEUED, &w->preempt_flags);
+		usched_worker_put(w);
+	}
+}
+
+/* Hard irq context, on the CPU that armed it. */
+static enum hrtimer_restart usched_slice_fn(struct hrtimer *t)
+{
+	struct usched_worker *w = container_of(t, struct usched_worker,
+					       slice_timer);
+	u64 slice = READ_ONCE(w->slice_ns);
+	u32 seq;
+
+	if (READ_ONCE(w->unregistered) || READ_ONCE(w->timer_stopped) ||
+	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF || !slice)
+		return HRTIMER_NORESTART;
+
+	seq = READ_ONCE(w->slot->switch_seq);
+	if (seq != w->seen_seq)
+		w->seen_seq = seq;	/* a switch happened: a new slice began */
+	else
+		usched_preempt_request(w);
+	hrtimer_forward_now(t, ns_to_ktime(slice));
+	return HRTIMER_RESTART;
+}
+
+static void usched_preempt_defer(struct usched_worker *w)
+{
+	u64 grace = max_t(u64, READ_ONCE(w->slice_ns) / 4, USCHED_GRACE_MIN_NS);
+
+	WRITE_ONCE(w->slot->deferrals, w->slot->deferrals + 1);
+	usched_stat_inc(USCHED_STAT_PREEMPT_DEFERRALS);
+	if (!READ_ONCE(w->timer_stopped))
+		usched_slice_start(w, grace);
+}
+
+/* task_work: process context, the worker's own thread, before user mode. */
+static void usched_preempt_tw_fn(struct callback_head *cb)
+{
+	struct usched_worker *w = container_of(cb, struct usched_worker,
+					       preempt_tw);
+	struct usched_worker_slot *slot = w->slot;
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long ip;
+
+	clear_bit(USCHED_PREEMPT_QUEUED, &w->preempt_flags);
+	if (READ_ONCE(w->unregistered) || w->detached ||
+	    current->mm != w->g->mm || (current->flags & PF_EXITING))
+		goto put;
+
+	switch (w->preempt_mode) {
+	case USCHED_PREEMPT_SIGNAL:
+		if (!user_mode(regs) || READ_ONCE(slot->nopreempt)) {
+			usched_preempt_defer(w);
+			break;
+		}
+		send_sig_info(w->signo, SEND_SIG_PRIV, current);
+		WRITE_ONCE(slot->preempts, slot->preempts + 1);
+		usched_stat_inc(USCHED_STAT_PREEMPT_SIGNALS);
+		break;
+	case USCHED_PREEMPT_REDIRECT:
+		ip = instruction_pointer(regs);
+		if (!user_mode(regs) || READ_ONCE(slot->nopreempt) ||
+		    (ip >= w->tramp_start && ip < w->tramp_end)) {
+			usched_preempt_defer(w);
+			break;
+		}
+		/* Published before the thread can run the trampoline. */
+		WRITE_ONCE(slot->resume_ip, ip);
+		instruction_pointer_set(regs, w->tramp_start);
+		WRITE_ONCE(slot->preempts, slot->preempts + 1);
+		usched_stat_inc(USCHED_STAT_PREEMPT_REDIRECTS);
+		break;
+	default:
+		break;
+	}
+put:
+	usched_worker_put(w);
+}
+
+void usched_preempt_init(struct usched_worker *w)
+{
+	hrtimer_init(&w->slice_timer, CLOCK_MONOTONIC,
+		     HRTIMER_MODE_REL_PINNED_HARD);
+	w->slice_timer.function = usched_slice_fn;
+	w->preempt_tw.func = usched_preempt_tw_fn;
+	w->preempt_mode = USCHED_PREEMPT_OFF;
+	w->timer_stopped = true;
+}
+
+/* Process context; may sleep (waits for a running callback). */
+void usched_preempt_exit(struct usched_worker *w)
+{
+	WRITE_ONCE(w->timer_stopped, true);
+	hrtimer_cancel(&w->slice_timer);
+}
+
+/* Preemption off, interrupts on, no runqueue lock. */
+void usched_preempt_sched_in(struct usched_worker *w)
+{
+	if (!READ_ONCE(w->timer_stopped) ||
+	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF)
+		return;
+	w->seen_seq = READ_ONCE(w->slot->switch_seq);
+	WRITE_ONCE(w->timer_stopped, false);
+	usched_slice_start(w, READ_ONCE(w->slice_ns));
+}
+
+/* Runqueue lock held, interrupts off: try_to_cancel never waits. */
+void usched_preempt_sched_out(struct usched_worker *w, bool blocking)
+{
+	if (!blocking || READ_ONCE(w->timer_stopped))
+		return;
+	WRITE_ONCE(w->timer_stopped, true);
+	hrtimer_try_to_cancel(&w->slice_timer);
+}
+
+/* USCHED_IOC_SET_SLICE, on the worker's own thread; checked by ioctl.c. */
+int usched_preempt_set_slice(struct usched_worker *w, struct usched_slice *s)
+{
+	usched_preempt_exit(w);
+	WRITE_ONCE(w->preempt_mode, s->mode);
+	WRITE_ONCE(w->slice_ns, s->slice_ns);
+	w->signo = s->signo;
+	w->tramp_start = s->trampoline;
+	w->tramp_end = s->trampoline + s->trampoline_len;
+	if (s->mode == USCHED_PREEMPT_OFF)
+		return 0;
+	w->seen_seq = READ_ONCE(w->slot->switch_seq);
+	WRITE_ONCE(w->timer_stopped, false);
+	usched_slice_start(w, s->slice_ns);
+	return 0;
+}
