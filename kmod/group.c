@@ -208,7 +208,7 @@ void usched_group_shutdown(struct usched_group *g)
 	for (i = 0; i < g->max_workers; i++) {
 		w = rcu_dereference(g->workers[i]);
 		if (w)
-			usched_wake_worker(w, false);
+			usched_kick_worker(w);
 	}
 	rcu_read_unlock();
 	wake_up_interruptible_poll(&g->poll_wq, EPOLLHUP);

@@ -194,6 +194,7 @@ bool usched_current_is_worker(void);
 int usched_park(struct usched_worker *w, struct usched_park *p,
 		struct usched_worker *target);
 void usched_wake_worker(struct usched_worker *w, bool sync);
+void usched_kick_worker(struct usched_worker *w);
 int usched_wake_id(struct usched_group *g, u32 id);
 
 /* sched/gate.c */

@@ -52,6 +52,14 @@ void usched_wake_worker(struct usched_worker *w, bool sync)
 		wake_up_process(w->task);
 }
 
+/* Wake a parked worker without a permit, so that it re-checks its group. */
+void usched_kick_worker(struct usched_worker *w)
+{
+	smp_mb();	/* the caller's store (g->dead) before reading parked */
+	if (READ_ONCE(w->parked))
+		wake_up_process(w->task);
+}
+
 int usched_wake_id(struct usched_group *g, u32 id)
 {
 	struct usched_worker *w;
@@ -127,12 +135,12 @@ int usched_park(struct usched_worker *w, struct usched_park *p,
 	WRITE_ONCE(w->parked, true);
 	for (;;) {
 		prepare_to_wait(&w->park_wq, &wait, TASK_INTERRUPTIBLE); /* (A) */
-		if (atomic_xchg(&w->permit, 0)) {
-			ret = 0;
-			break;
-		}
 		if (READ_ONCE(g->dead)) {
 			ret = -EBADF;
+			break;
+		}
+		if (atomic_xchg(&w->permit, 0)) {
+			ret = 0;
 			break;
 		}
 		if (signal_pending(current)) {

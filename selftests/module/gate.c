@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gate.c - return-to-user gating: a worker whose syscall completed waits
+ * for a slot; USCHED_IOC_GRANT lets it through; the gate fails open on its
+ * time bound, when the group closes, and for a lone worker; a fatal signal
+ * always gets through.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "usched_test.h"
+
+#define MS	1000000ull
+
+struct gated {
+	int fd;
+	int pipe_rd;
+	uint32_t id;
+	int ret;
+	volatile int registered;
+	uint64_t back_at;
+};
+
+static void *gated_fn(void *p)
+{
+	struct gated *g = p;
+	char c;
+
+	g->ret = ut_register(g->fd, &g->id);
+	__atomic_store_n(&g->registered, 1, __ATOMIC_RELEASE);
+	if (g->ret)
+		return NULL;
+	if (read(g->pipe_rd, &c, 1) != 1)
+		g->ret = -EIO;
+	g->back_at = ut_now_ns();
+	ut_unregister(g->fd, g->id);
+	return NULL;
+}
+
+/* A second worker, so that the gated one is not alone. */
+static void *parked_fn(void *p)
+{
+	struct gated *g = p;
+
+	g->ret = ut_register(g->fd, &g->id);
+	__atomic_store_n(&g->registered, 1, __ATOMIC_RELEASE);
+	if (!g->ret)
+		ut_park(g->fd, g->id, ut_now_ns() + 10000 * MS);
+	ut_unregister(g->fd, g->id);
+	return NULL;
+}
+
+FIXTURE(gate) {
+	int fd;
+	struct ut_map m;
+	int p[2];
+	struct gated other;
+	pthread_t tother;
+};
+
+FIXTURE_SETUP(gate)
+{
+	self->fd = ut_group(4, 64, USCHED_SETUP_GATE, 0, 3000 * MS, &self->m);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pipe(self->p));
+	self->other.fd = self->fd;
+	ASSERT_EQ(0, pthread_create(&self->tother, NULL, parked_fn, &self->other));
+	while (!self->other.registered)
+		usleep(1000);
+	ASSERT_EQ(0, self->other.ret);
+}
+
+FIXTURE_TEARDOWN(gate)
+{
+	ut_wake(self->fd, self->other.id);
+	pthread_join(self->tother, NULL);
+	munmap(self->m.base, self->m.size);
+	close(self->fd);
+	close(self->p[0]);
+	close(self->p[1]);
+}
+
+TEST_F(gate, unblocked_worker_waits_for_grant)
+{
+	struct gated g = { .fd = self->fd, .pipe_rd = self->p[0] };
+	struct usched_shm_header *hdr = self->m.hdr;
+	uint64_t granted_at;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, gated_fn, &g));
+	while (!g.registered)
+		usleep(1000);
+	ASSERT_EQ(1, ut_wait_kstate(&self->m, g.id, USCHED_W_BLOCKED, 2000));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	/* The read completed; the worker now waits at the gate. */
+	ASSERT_EQ(1, ut_wait_kstate(&self->m, g.id, USCHED_W_GATED, 2000));
+	EXPECT_EQ(1, hdr->gate_waiting);
+	EXPECT_EQ(0, hdr->gate_free);
+	usleep(50000);
+	EXPECT_EQ(0, g.back_at);
+	granted_at = ut_now_ns();
+	ASSERT_EQ(0, ut_target(self->fd, USCHED_IOC_GRANT, 0, 1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, g.ret);
+	EXPECT_LE(granted_at, g.back_at);
+	EXPECT_EQ(0, hdr->gate_waiting);
+	EXPECT_EQ(1, hdr->grants);
+	EXPECT_EQ(0, hdr->gate_free);	/* the slot was taken */
+	EXPECT_EQ(1, self->m.slots[g.id].gate_waits);
+}
+
+TEST_F(gate, free_slot_passes_without_waiting)
+{
+	struct gated g = { .fd = self->fd, .pipe_rd = self->p[0] };
+	pthread_t t;
+
+	ASSERT_EQ(0, ut_target(self->fd, USCHED_IOC_GRANT, 0, 1));
+	EXPECT_EQ(1, self->m.hdr->gate_free);
+	ASSERT_EQ(0, pthread_create(&t, NULL, gated_fn, &g));
+	while (!g.registered)
+		usleep(1000);
+	ASSERT_EQ(1, ut_wait_kstate(&self->m, g.id, USCHED_W_BLOCKED, 2000));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, g.ret);
+	EXPECT_EQ(0, self->m.hdr->gate_free);
+	EXPECT_EQ(0, self->m.slots[g.id].gate_waits);
+}
+
+TEST_F(gate, grant_rejects_bad_counts)
+{
+	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 0, 0));
+	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 1, 1));
+	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 0, 5));
+	EXPECT_EQ(0, ut_target(self->fd, USCHED_IOC_GRANT, 0, 4));
+	EXPECT_EQ(-EOVERFLOW, ut_target(self->fd, USCHED_IOC_GRANT, 0, 1));
+}
+
+TEST(gate_fails_open_after_timeout)
+{
+	struct ut_map m = { 0 };
+	struct gated g = { 0 }, other = { 0 };
+	struct usched_event ev;
+	pthread_t t, to;
+	int p[2];
+	uint64_t t0;
+
+	g.fd = ut_group(4, 64, USCHED_SETUP_GATE, 0, 60 * MS, &m);
+	ASSERT_LE(0, g.fd);
+	ASSERT_EQ(0, pipe(p));
+	other.fd = g.fd;
+	ASSERT_EQ(0, pthread_create(&to, NULL, parked_fn, &other));
+	while (!other.registered)
+		usleep(1000);
+	g.pipe_rd = p[0];
+	ASSERT_EQ(0, pthread_create(&t, NULL, gated_fn, &g));
+	while (!g.registered)
+		usleep(1000);
+	ASSERT_EQ(1, ut_wait_kstate(&m, g.id, USCHED_W_BLOCKED, 2000));
+	t0 = ut_now_ns();
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, g.ret);
+	EXPECT_LE(t0 + 50 * MS, g.back_at);	/* waited about its bound */
+	EXPECT_EQ(1, m.hdr->gate_timeouts);
+	ASSERT_EQ(1, ut_wait_event(&m, USCHED_EV_GATE_OPEN, g.id, &ev, 1000));
+	EXPECT_EQ(1, ev.reason);
+	ut_wake(g.fd, other.id);
+	pthread_join(to, NULL);
+	munmap(m.base, m.size);
+	close(g.fd);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST(gate_lone_worker_passes)
+{
+	struct ut_map m = { 0 };
+	struct gated g = { 0 };
+	struct usched_event ev;
+	pthread_t t;
+	int p[2];
+
+	g.fd = ut_group(4, 64, USCHED_SETUP_GATE, 0, 5000 * MS, &m);
+	ASSERT_LE(0, g.fd);
+	ASSERT_EQ(0, pipe(p));
+	g.pipe_rd = p[0];
+	ASSERT_EQ(0, pthread_create(&t, NULL, gated_fn, &g));
+	while (!g.registered)
+		usleep(1000);
+	ASSERT_EQ(1, ut_wait_kstate(&m, g.id, USCHED_W_BLOCKED, 2000));
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, g.ret);
+	ASSERT_EQ(1, ut_wait_event(&m, USCHED_EV_GATE_OPEN, g.id, &ev, 1000));
+	EXPECT_EQ(3, ev.reason);
+	munmap(m.base, m.size);
+	close(g.fd);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A gated worker of a killed process: the kill always gets through. */
+TEST(gate_fatal_signal_gets_through)
+{
+	int p[2], status, ready[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct ut_map m = { 0 };
+		struct gated g = { 0 }, other = { 0 };
+		pthread_t t, to;
+
+		g.fd = ut_group(4, 64, USCHED_SETUP_GATE, 0, 10000 * MS, &m);
+		if (g.fd < 0)
+			_exit(1);
+		other.fd = g.fd;
+		pthread_create(&to, NULL, parked_fn, &other);
+		while (!other.registered)
+			usleep(1000);
+		g.pipe_rd = p[0];
+		pthread_create(&t, NULL, gated_fn, &g);
+		while (!g.registered)
+			usleep(1000);
+		if (!ut_wait_kstate(&m, g.id, USCHED_W_BLOCKED, 2000))
+			_exit(2);
+		if (write(p[1], "x", 1) != 1)
+			_exit(3);
+		if (!ut_wait_kstate(&m, g.id, USCHED_W_GATED, 2000))
+			_exit(4);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(5);
+		pause();
+		_exit(6);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	EXPECT_EQ(0, ut_stat_wait("workers", 0, 2000));
+}
+
+TEST_HARNESS_MAIN
