@@ -11,7 +11,6 @@
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
-#include <linux/version.h>
 #include <linux/vmalloc.h>
 
 #include "usched.h"
@@ -76,7 +75,7 @@ int usched_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	/* Not inherited by fork, never grown by mremap. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef USCHED_HAVE_VM_FLAGS_SET
 	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
 #else
 	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;

@@ -114,9 +114,10 @@ struct usched_group {
  */
 struct usched_worker {
 	struct kref ref;
-	struct preempt_notifier pn;	/* on task's list: added/removed by task
-					 * with preemption off, or by cleanup after
-					 * the task died (it never runs again) */
+	/* On task's list: added/removed by task with preemption off, or by
+	 * the cleanup after the task died (it never runs again).
+	 */
+	struct preempt_notifier pn;
 	struct usched_group *g;		/* ref held; const */
 	struct task_struct *task;	/* ref held; const */
 	struct usched_worker_slot *slot; /* kernel address of the slot; const */

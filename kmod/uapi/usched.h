@@ -23,8 +23,9 @@
 #ifndef _UAPI_LINUX_USCHED_H
 #define _UAPI_LINUX_USCHED_H
 
-#include <linux/types.h>
+#include <linux/const.h>
 #include <linux/ioctl.h>
+#include <linux/types.h>
 
 #define USCHED_ABI_MAJOR	1
 #define USCHED_ABI_MINOR	0
@@ -33,12 +34,12 @@
 #define USCHED_IOC_MAGIC	0xD5
 
 /* Feature bits reported by USCHED_IOC_VERSION. */
-#define USCHED_FEAT_EVENTS	(1ULL << 0)	/* BLOCKED/UNBLOCKED event ring */
-#define USCHED_FEAT_PARK	(1ULL << 1)	/* park, wake, handoff */
-#define USCHED_FEAT_GATE	(1ULL << 2)	/* return-to-user gating */
-#define USCHED_FEAT_PREEMPT_SIGNAL	(1ULL << 3)	/* slice timer, signal */
-#define USCHED_FEAT_PREEMPT_REDIRECT	(1ULL << 4)	/* slice timer, trampoline */
-#define USCHED_FEAT_STANDBY	(1ULL << 5)	/* wake a standby on block */
+#define USCHED_FEAT_EVENTS	_BITULL(0)	/* BLOCKED/UNBLOCKED event ring */
+#define USCHED_FEAT_PARK	_BITULL(1)	/* park, wake, handoff */
+#define USCHED_FEAT_GATE	_BITULL(2)	/* return-to-user gating */
+#define USCHED_FEAT_PREEMPT_SIGNAL	_BITULL(3)	/* slice timer, signal */
+#define USCHED_FEAT_PREEMPT_REDIRECT	_BITULL(4)	/* slice timer, trampoline */
+#define USCHED_FEAT_STANDBY	_BITULL(5)	/* wake a standby on block */
 
 /**
  * struct usched_version - USCHED_IOC_VERSION: what this module implements.
@@ -63,10 +64,11 @@ struct usched_version {
 	__u32 slot_size;
 	__u32 min_slice_us;
 };
+
 #define USCHED_VERSION_SIZE_VER0	40
 
 /* USCHED_IOC_SETUP flags */
-#define USCHED_SETUP_GATE	(1U << 0)	/* gate unblocked workers */
+#define USCHED_SETUP_GATE	_BITUL(0)	/* gate unblocked workers */
 #define USCHED_SETUP_FLAGS	(USCHED_SETUP_GATE)
 
 /**
@@ -94,6 +96,7 @@ struct usched_setup {
 	__u32 slots_offset;
 	__u32 ring_offset;
 };
+
 #define USCHED_SETUP_SIZE_VER0	48
 
 /**
@@ -110,10 +113,11 @@ struct usched_register {
 	__u32 worker;
 	__u32 __reserved;
 };
+
 #define USCHED_REGISTER_SIZE_VER0	16
 
 /* USCHED_IOC_PARK flags */
-#define USCHED_PARK_DEADLINE	(1U << 0)	/* deadline_ns is valid */
+#define USCHED_PARK_DEADLINE	_BITUL(0)	/* deadline_ns is valid */
 #define USCHED_PARK_FLAGS	(USCHED_PARK_DEADLINE)
 
 /**
@@ -136,6 +140,7 @@ struct usched_park {
 	__u32 target;
 	__u64 deadline_ns;
 };
+
 #define USCHED_PARK_SIZE_VER0	24
 
 /**
@@ -154,6 +159,7 @@ struct usched_target {
 	__u32 worker;
 	__u32 arg;
 };
+
 #define USCHED_TARGET_SIZE_VER0	16
 #define USCHED_NO_WORKER	0xffffffffU
 
@@ -186,6 +192,7 @@ struct usched_slice {
 	__u64 trampoline;
 	__u64 trampoline_len;
 };
+
 #define USCHED_SLICE_SIZE_VER0	48
 
 #define USCHED_IOC_VERSION	_IOWR(USCHED_IOC_MAGIC, 0x00, struct usched_version)
@@ -247,6 +254,7 @@ struct usched_shm_header {
 	__u32 ring_head;
 	__u8  __pad1[60];
 };
+
 #define USCHED_SHM_MAGIC	0x75736368U	/* "usch" */
 
 /* usched_worker_slot.kstate */
@@ -290,6 +298,7 @@ struct usched_worker_slot {
 	__u32 gate_waits;
 	__u8  __pad[8];
 };
+
 #define USCHED_SLOT_SIZE	64
 
 /* usched_event.type */

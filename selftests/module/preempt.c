@@ -62,6 +62,7 @@ asm(
 "test_tramp_end:\n"
 );
 extern char test_tramp[], test_tramp_end[];
+#define TRAMP_LEN	((uintptr_t)test_tramp_end - (uintptr_t)test_tramp)
 
 /*
  * Spin for @iters loop turns with known values in r8-r15, rbx, rbp, the red
@@ -249,7 +250,7 @@ TEST_F(preempt, redirect_resumes_exact_state)
 	tramp_spin = 0;
 	ASSERT_EQ(0, set_gs(&self->m.slots[self->id]));
 	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_REDIRECT, 1 * MS, 0,
-			       test_tramp, test_tramp_end - test_tramp));
+			       test_tramp, TRAMP_LEN));
 	while (ut_now_ns() < end && tramp_count - before < 50)
 		bad += spin_check(2000000);
 	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_OFF, 0, 0, NULL, 0));
@@ -268,7 +269,7 @@ TEST_F(preempt, redirect_never_nested_inside_trampoline)
 	tramp_spin = 20000000;
 	ASSERT_EQ(0, set_gs(slot));
 	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_REDIRECT, 1 * MS, 0,
-			       test_tramp, test_tramp_end - test_tramp));
+			       test_tramp, TRAMP_LEN));
 	while (ut_now_ns() < end && tramp_count - before < 5)
 		bad += spin_check(2000000);
 	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_OFF, 0, 0, NULL, 0));
