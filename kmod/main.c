@@ -17,6 +17,9 @@
 
 #include "usched.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 #define USCHED_VERSION_STRING "1.0"
 
 unsigned int usched_max_workers = 256;

@@ -29,6 +29,7 @@
 #include <linux/slab.h>
 
 #include "usched.h"
+#include "trace.h"
 
 static void usched_worker_free_fn(struct work_struct *work)
 {
@@ -67,6 +68,7 @@ static void usched_worker_teardown(struct usched_worker *w, u32 state)
 	u32 i;
 
 	WRITE_ONCE(w->unregistered, true);
+	trace_usched_unregister(w->id, state);
 	usched_preempt_exit(w);
 	irq_work_sync(&w->standby_iw);
 
@@ -195,6 +197,7 @@ int usched_worker_register(struct usched_group *g, u32 *idp)
 	preempt_enable();
 
 	usched_stat_inc(USCHED_STAT_WORKERS);
+	trace_usched_register(id, task_pid_nr(current));
 	*idp = id;
 	return 0;
 }

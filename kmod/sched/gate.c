@@ -30,6 +30,7 @@
 #include <linux/wait.h>
 
 #include "usched.h"
+#include "trace.h"
 
 void usched_gate_init(struct usched_group *g, u32 slots)
 {
@@ -60,6 +61,7 @@ int usched_gate_grant(struct usched_group *g, u32 n)
 	}
 	g->gate_free += n;
 	WRITE_ONCE(g->hdr->gate_free, g->gate_free);
+	trace_usched_grant(n, g->gate_free);
 	spin_unlock(&g->gate_lock);
 	wake_up_nr(&g->gate_wq, n);
 	return 0;
@@ -122,6 +124,7 @@ static void usched_gate_wait(struct usched_worker *w)
 	WRITE_ONCE(w->slot->kstate, USCHED_W_RUNNING);
 	w->in_kernel_wait = false;
 out:
+	trace_usched_gate(w->id, why);
 	if (why) {
 		usched_post_event(g, USCHED_EV_GATE_OPEN, why, w->id, 0, -1, 0,
 				  false);
@@ -153,6 +156,7 @@ void usched_unblock_tw_fn(struct callback_head *cb)
 	usched_post_event(g, USCHED_EV_UNBLOCKED, 0, w->id, slot->unblock_seq,
 			  -1, raw_smp_processor_id(), false);
 	usched_stat_inc(USCHED_STAT_UNBLOCKS);
+	trace_usched_unblock(w->id, slot->unblock_seq);
 
 	if ((g->flags & USCHED_SETUP_GATE) && !(current->flags & PF_EXITING))
 		usched_gate_wait(w);

@@ -28,6 +28,7 @@
 #include <asm/syscall.h>
 
 #include "usched.h"
+#include "trace.h"
 
 /*
  * Why the worker entered the kernel, from the registers it saved on entry
@@ -109,6 +110,7 @@ static void usched_sched_out(struct preempt_notifier *pn,
 	WRITE_ONCE(slot->block_seq, slot->block_seq + 1);
 	usched_post_event(w->g, USCHED_EV_BLOCKED, reason, w->id,
 			  slot->block_seq, nr, raw_smp_processor_id(), true);
+	trace_usched_block(w->id, reason, nr, slot->block_seq);
 	if (READ_ONCE(w->standby) != USCHED_NO_WORKER)
 		irq_work_queue(&w->standby_iw);
 	usched_stat_inc(USCHED_STAT_BLOCKS);

@@ -36,15 +36,20 @@
 #include <linux/wait.h>
 
 #include "usched.h"
+#include "trace.h"
 
 #define USCHED_SPIN_MIN_NS	1000
 
 /* Any context: hard irq (standby), process (wake, handoff). */
 void usched_wake_worker(struct usched_worker *w, bool sync)
 {
+	bool parked;
+
 	atomic_set(&w->permit, 1);
 	smp_mb__after_atomic();		/* (B): pairs with (A) in usched_park() */
-	if (!READ_ONCE(w->parked))
+	parked = READ_ONCE(w->parked);
+	trace_usched_wake(w->id, parked);
+	if (!parked)
 		return;
 	if (sync)
 		__wake_up_sync(&w->park_wq, TASK_INTERRUPTIBLE);
@@ -118,7 +123,7 @@ int usched_park(struct usched_worker *w, struct usched_park *p,
 	struct usched_group *g = w->g;
 	bool timed = p->flags & USCHED_PARK_DEADLINE;
 	ktime_t deadline = ns_to_ktime(p->deadline_ns);
-	bool timed_out = false;
+	bool timed_out = false, spin_hit = false;
 	DEFINE_WAIT(wait);
 	int ret;
 
@@ -127,7 +132,8 @@ int usched_park(struct usched_worker *w, struct usched_park *p,
 	if (t) {
 		usched_wake_worker(t, true);
 		usched_stat_inc(USCHED_STAT_HANDOFFS);
-		usched_handoff_spin(w, t);
+		spin_hit = usched_handoff_spin(w, t);
+		trace_usched_handoff(w->id, t->id, spin_hit);
 	} else {
 		usched_stat_inc(USCHED_STAT_PARKS);
 	}
@@ -164,5 +170,6 @@ int usched_park(struct usched_worker *w, struct usched_park *p,
 	WRITE_ONCE(w->parked, false);
 	WRITE_ONCE(w->slot->kstate, USCHED_W_RUNNING);
 	w->in_kernel_wait = false;
+	trace_usched_park(w->id, ret);
 	return ret;
 }

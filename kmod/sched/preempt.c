@@ -39,6 +39,7 @@
 #include <linux/task_work.h>
 
 #include "usched.h"
+#include "trace.h"
 
 #define USCHED_PREEMPT_QUEUED	0	/* bit in preempt_flags */
 #define USCHED_GRACE_MIN_NS	(20 * NSEC_PER_USEC)
@@ -109,8 +110,12 @@ static void usched_preempt_tw_fn(struct callback_head *cb)
 	case USCHED_PREEMPT_SIGNAL:
 		if (!user_mode(regs) || READ_ONCE(slot->nopreempt)) {
 			usched_preempt_defer(w);
+			trace_usched_preempt(w->id, w->preempt_mode, true,
+					     instruction_pointer(regs));
 			break;
 		}
+		trace_usched_preempt(w->id, w->preempt_mode, false,
+				     instruction_pointer(regs));
 		send_sig_info(w->signo, SEND_SIG_PRIV, current);
 		WRITE_ONCE(slot->preempts, slot->preempts + 1);
 		usched_stat_inc(USCHED_STAT_PREEMPT_SIGNALS);
@@ -120,8 +125,10 @@ static void usched_preempt_tw_fn(struct callback_head *cb)
 		if (!user_mode(regs) || READ_ONCE(slot->nopreempt) ||
 		    (ip >= w->tramp_start && ip < w->tramp_end)) {
 			usched_preempt_defer(w);
+			trace_usched_preempt(w->id, w->preempt_mode, true, ip);
 			break;
 		}
+		trace_usched_preempt(w->id, w->preempt_mode, false, ip);
 		/* Published before the thread can run the trampoline. */
 		WRITE_ONCE(slot->resume_ip, ip);
 		instruction_pointer_set(regs, w->tramp_start);
