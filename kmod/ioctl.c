@@ -66,7 +66,7 @@ static int usched_ioc_version(void __user *argp)
 	v.abi_minor = USCHED_ABI_MINOR;
 	v.features = USCHED_FEAT_EVENTS | USCHED_FEAT_PARK | USCHED_FEAT_GATE |
 		     USCHED_FEAT_STANDBY | USCHED_FEAT_PREEMPT_SIGNAL |
-		     USCHED_FEAT_PREEMPT_REDIRECT;
+		     USCHED_FEAT_PREEMPT_REDIRECT | USCHED_FEAT_CLAIM;
 	v.max_workers = READ_ONCE(usched_max_workers);
 	v.max_ring_entries = READ_ONCE(usched_max_ring_entries);
 	v.slot_size = USCHED_SLOT_SIZE;
@@ -93,6 +93,8 @@ static int usched_ioc_setup(struct usched_group *g, void __user *argp)
 	    !is_power_of_2(s.ring_entries))
 		return -EINVAL;
 	if (s.gate_slots > s.max_workers || s.gate_timeout_ns > USCHED_MAX_GATE_NS)
+		return -EINVAL;
+	if ((s.flags & USCHED_SETUP_GATE) && (s.flags & USCHED_SETUP_GATE_STOLEN))
 		return -EINVAL;
 
 	ret = usched_group_setup(g, &s);
@@ -207,7 +209,7 @@ static int usched_ioc_target(struct usched_group *g, void __user *argp,
 			return -EINVAL;
 		return usched_set_standby(g, t.worker, t.arg);
 	case USCHED_CMD(USCHED_IOC_GRANT):
-		if (t.worker || !t.arg || t.arg > g->max_workers)
+		if (t.worker || t.arg > g->max_workers)
 			return -EINVAL;
 		return usched_gate_grant(g, t.arg);
 	}

@@ -96,9 +96,8 @@ struct usched_group {
 	wait_queue_head_t poll_wq;	/* poll/epoll waiters */
 	struct irq_work poll_iw;	/* wakes poll_wq from atomic contexts */
 
-	/* The gate: gate_lock (process context only) covers gate_free. */
-	spinlock_t gate_lock;
-	u32 gate_free;			/* under gate_lock; mirrored in hdr */
+	/* The gate: free slots are hdr->gate_free (cmpxchg only, shared). */
+	spinlock_t gate_lock;		/* process context: hdr's gate counters */
 	wait_queue_head_t gate_wq;	/* workers waiting for a slot */
 
 	bool dead;			/* WRITE_ONCE at shutdown; READ_ONCE anywhere */

@@ -9,7 +9,9 @@
  *   W: woken, sched_in (no rq lock): task_work_add(unblock_tw, TWA_RESUME)
  *   W: syscall returns; just before user mode, unblock_tw runs in process
  *      context: post UNBLOCKED (same thread, same ring lock, so it never
- *      overtakes its BLOCKED), then, if G gates, take a slot:
+ *      overtakes its BLOCKED), end the slot claim (xchg to RUNNING), then,
+ *      if G gates every unblocked worker (GATE), or gates stolen ones
+ *      (GATE_STOLEN) and user space stole W's claim meanwhile, take a slot:
  *        G->gate_free > 0: take it, go;
  *        else wait (killable) until USCHED_IOC_GRANT frees one, or fail
  *        open: after gate_timeout_ns (event GATE_OPEN, reason 1), when the
@@ -20,8 +22,9 @@
  * a later sleep posts a new BLOCKED.  An exiting thread is never gated.
  * A thread whose mm changed (exec) unregisters itself here instead.
  *
- * gate_lock covers gate_free (process context only); the shared header
- * mirrors it, with the waiting count and totals, for user space to read.
+ * gate_free lives in the shared header and is changed by both sides with
+ * atomics only; gate_lock (process context) covers the waiting count and
+ * the totals, which user space reads.
  */
 #include <linux/jiffies.h>
 #include <linux/sched.h>
@@ -34,36 +37,46 @@
 
 void usched_gate_init(struct usched_group *g, u32 slots)
 {
-	g->gate_free = slots;
 	g->hdr->gate_free = slots;
 }
 
+/*
+ * Take a free slot: gate_free is shared with user space, which may take and
+ * add slots with its own atomics, so it is only ever changed by cmpxchg.
+ * Its value is the process's business: a wrong one only gates or releases
+ * its own workers (never past the time bound).
+ */
 static bool usched_gate_take(struct usched_group *g)
 {
-	bool got = false;
+	u32 *free = &g->hdr->gate_free;
+	u32 old = READ_ONCE(*free), seen;
 
-	spin_lock(&g->gate_lock);
-	if (g->gate_free) {
-		g->gate_free--;
-		WRITE_ONCE(g->hdr->gate_free, g->gate_free);
-		got = true;
+	while (old && old <= g->max_workers) {
+		seen = cmpxchg(free, old, old - 1);
+		if (seen == old)
+			return true;
+		old = seen;
 	}
-	spin_unlock(&g->gate_lock);
-	return got;
+	return false;
 }
 
+/* USCHED_IOC_GRANT: add @n free slots (0: only wake) and wake waiters. */
 int usched_gate_grant(struct usched_group *g, u32 n)
 {
-	spin_lock(&g->gate_lock);
-	if (g->gate_free + n > g->max_workers) {
-		spin_unlock(&g->gate_lock);
-		return -EOVERFLOW;
+	u32 *free = &g->hdr->gate_free;
+	u32 old = READ_ONCE(*free), seen;
+
+	while (n) {
+		if (old > g->max_workers || n > g->max_workers - old)
+			return -EOVERFLOW;
+		seen = cmpxchg(free, old, old + n);
+		if (seen == old)
+			break;
+		old = seen;
 	}
-	g->gate_free += n;
-	WRITE_ONCE(g->hdr->gate_free, g->gate_free);
-	trace_usched_grant(n, g->gate_free);
-	spin_unlock(&g->gate_lock);
-	wake_up_nr(&g->gate_wq, n);
+	trace_usched_grant(n, old + n);
+	/* cmpxchg is a full barrier: the slots before the waiter's check. */
+	wake_up_nr(&g->gate_wq, n ?: 1);
 	return 0;
 }
 
@@ -106,6 +119,12 @@ static void usched_gate_wait(struct usched_worker *w)
 	spin_lock(&g->gate_lock);
 	WRITE_ONCE(hdr->gate_waiting, hdr->gate_waiting + 1);
 	spin_unlock(&g->gate_lock);
+	/*
+	 * Pairs with the full barrier user space puts between adding to
+	 * gate_free and reading gate_waiting: either it sees us waiting and
+	 * calls USCHED_IOC_GRANT, or the wait's first check sees its slot.
+	 */
+	smp_mb();
 	usched_stat_inc(USCHED_STAT_GATE_WAITS);
 
 	/* Killable: a fatal signal always gets through. */
@@ -139,6 +158,7 @@ void usched_unblock_tw_fn(struct callback_head *cb)
 					       unblock_tw);
 	struct usched_worker_slot *slot = w->slot;
 	struct usched_group *g = w->g;
+	u32 claim;
 
 	w->unblock_queued = false;
 	if (READ_ONCE(w->unregistered))
@@ -151,6 +171,9 @@ void usched_unblock_tw_fn(struct callback_head *cb)
 		goto put;
 
 	w->blocked = false;
+	/* Ends the claim: a steal from now on fails (a full barrier). */
+	claim = xchg(&slot->claim, USCHED_CLAIM_SEQ(slot->block_seq) |
+				   USCHED_CLAIM_RUNNING);
 	WRITE_ONCE(slot->kstate, USCHED_W_RUNNING);
 	WRITE_ONCE(slot->unblock_seq, slot->unblock_seq + 1);
 	usched_post_event(g, USCHED_EV_UNBLOCKED, 0, w->id, slot->unblock_seq,
@@ -158,7 +181,11 @@ void usched_unblock_tw_fn(struct callback_head *cb)
 	usched_stat_inc(USCHED_STAT_UNBLOCKS);
 	trace_usched_unblock(w->id, slot->unblock_seq);
 
-	if ((g->flags & USCHED_SETUP_GATE) && !(current->flags & PF_EXITING))
+	if (current->flags & PF_EXITING)
+		goto put;
+	if ((g->flags & USCHED_SETUP_GATE) ||
+	    ((g->flags & USCHED_SETUP_GATE_STOLEN) &&
+	     (claim & USCHED_CLAIM_STATE) == USCHED_CLAIM_STOLEN))
 		usched_gate_wait(w);
 put:
 	usched_worker_put(w);

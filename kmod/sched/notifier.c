@@ -108,6 +108,9 @@ static void usched_sched_out(struct preempt_notifier *pn,
 	WRITE_ONCE(slot->kstate, USCHED_W_BLOCKED);
 	WRITE_ONCE(slot->blocks, slot->blocks + 1);
 	WRITE_ONCE(slot->block_seq, slot->block_seq + 1);
+	/* Stealable from here; the event publishes it (release in the ring). */
+	WRITE_ONCE(slot->claim, USCHED_CLAIM_SEQ(slot->block_seq) |
+				USCHED_CLAIM_BLOCKED);
 	usched_post_event(w->g, USCHED_EV_BLOCKED, reason, w->id,
 			  slot->block_seq, nr, raw_smp_processor_id(), true);
 	trace_usched_block(w->id, reason, nr, slot->block_seq);

@@ -27,6 +27,11 @@
  * lands on the handler's first instruction, with the handler's arguments
  * in registers that the trampoline preserves, which is a consistent state.
  *
+ * After a delivery the timer looks again a grace period later, not a whole
+ * slice: the library declines (does not switch, so switch_seq stays) a
+ * preemption that landed in code where switching is unsafe (libc, the
+ * loader), and the retry then comes soon.
+ *
  * The timer stops while the worker sleeps (sched_out with blocking) and
  * restarts at its next sched_in: a parked or blocked worker is never
  * preempted, and the slice restarts when it comes back.
@@ -48,6 +53,11 @@ static void usched_slice_start(struct usched_worker *w, u64 ns)
 {
 	hrtimer_start(&w->slice_timer, ns_to_ktime(ns),
 		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+static u64 usched_grace_ns(u64 slice)
+{
+	return max_t(u64, slice / 4, USCHED_GRACE_MIN_NS);
 }
 
 static void usched_preempt_request(struct usched_worker *w)
@@ -74,17 +84,25 @@ static enum hrtimer_restart usched_slice_fn(struct hrtimer *t)
 		return HRTIMER_NORESTART;
 
 	seq = READ_ONCE(w->slot->switch_seq);
-	if (seq != w->seen_seq)
+	if (seq != w->seen_seq) {
 		w->seen_seq = seq;	/* a switch happened: a new slice began */
-	else
+	} else {
 		usched_preempt_request(w);
+		/*
+		 * The library takes a preemption by switching (which bumps
+		 * switch_seq) and declines one that landed where it is not
+		 * safe to switch: look again after a grace period, not a
+		 * whole slice, so a declined preemption is retried soon.
+		 */
+		slice = usched_grace_ns(slice);
+	}
 	hrtimer_forward_now(t, ns_to_ktime(slice));
 	return HRTIMER_RESTART;
 }
 
 static void usched_preempt_defer(struct usched_worker *w)
 {
-	u64 grace = max_t(u64, READ_ONCE(w->slice_ns) / 4, USCHED_GRACE_MIN_NS);
+	u64 grace = usched_grace_ns(READ_ONCE(w->slice_ns));
 
 	WRITE_ONCE(w->slot->deferrals, w->slot->deferrals + 1);
 	usched_stat_inc(USCHED_STAT_PREEMPT_DEFERRALS);

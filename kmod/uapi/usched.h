@@ -28,7 +28,7 @@
 #include <linux/types.h>
 
 #define USCHED_ABI_MAJOR	1
-#define USCHED_ABI_MINOR	0
+#define USCHED_ABI_MINOR	1
 
 /* ioctl type, free in Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define USCHED_IOC_MAGIC	0xD5
@@ -40,6 +40,7 @@
 #define USCHED_FEAT_PREEMPT_SIGNAL	_BITULL(3)	/* slice timer, signal */
 #define USCHED_FEAT_PREEMPT_REDIRECT	_BITULL(4)	/* slice timer, trampoline */
 #define USCHED_FEAT_STANDBY	_BITULL(5)	/* wake a standby on block */
+#define USCHED_FEAT_CLAIM	_BITULL(6)	/* slot claim word, GATE_STOLEN */
 
 /**
  * struct usched_version - USCHED_IOC_VERSION: what this module implements.
@@ -67,9 +68,15 @@ struct usched_version {
 
 #define USCHED_VERSION_SIZE_VER0	40
 
-/* USCHED_IOC_SETUP flags */
-#define USCHED_SETUP_GATE	_BITUL(0)	/* gate unblocked workers */
-#define USCHED_SETUP_FLAGS	(USCHED_SETUP_GATE)
+/*
+ * USCHED_IOC_SETUP flags.  GATE: every worker whose blocking call completed
+ * takes a gate slot before it returns to user space.  GATE_STOLEN: only a
+ * worker whose claim word user space moved to USCHED_CLAIM_STOLEN while it
+ * was blocked does (the others kept their slot).  At most one of the two.
+ */
+#define USCHED_SETUP_GATE	_BITUL(0)
+#define USCHED_SETUP_GATE_STOLEN	_BITUL(1)
+#define USCHED_SETUP_FLAGS	(USCHED_SETUP_GATE | USCHED_SETUP_GATE_STOLEN)
 
 /**
  * struct usched_setup - USCHED_IOC_SETUP: size the group, once.
@@ -151,7 +158,7 @@ struct usched_park {
  * @worker: in: WAKE: the worker to wake; SET_STANDBY: the worker whose
  *          blocking wakes @arg; GRANT: must be 0
  * @arg: in: SET_STANDBY: the standby worker id, or USCHED_NO_WORKER;
- *       GRANT: number of gate slots to release (>= 1); WAKE: must be 0
+ *       GRANT: gate slots to add (0: none, only wake a waiter); WAKE: 0
  */
 struct usched_target {
 	__u32 size;
@@ -227,9 +234,15 @@ struct usched_slice {
  * @ring_overflow: K: 1 once an event did not fit (cleared by user space,
  *                 which should then resync from the worker slots)
  * @overflow_count: K: events that did not fit, total
- * @gate_free: K: free slots of the gate (changed by USCHED_IOC_GRANT and by
- *             workers taking a slot on their way back to user space)
- * @gate_waiting: K: workers waiting at the gate now
+ * @gate_free: U/K: free slots of the gate.  Both sides change it only with
+ *             atomic read-modify-write: a gated worker takes one on its way
+ *             back to user space, USCHED_IOC_GRANT adds, and user space may
+ *             take (compare-and-swap above zero) and add too.  User space
+ *             that adds must then, after a full barrier, read gate_waiting
+ *             and call USCHED_IOC_GRANT with 0 to wake a waiter it may
+ *             have missed (or add through USCHED_IOC_GRANT directly)
+ * @gate_waiting: K: workers waiting at the gate now (incremented, then a
+ *                full barrier, then gate_free is tried)
  * @grants: K: slots granted to gate waiters, total
  * @gate_timeouts: K: gate waits that failed open on their time bound
  * @ring_head: U: index of the oldest unread event (free-running); store it
@@ -283,6 +296,15 @@ struct usched_shm_header {
  * @preempts: K: preemptions delivered, total
  * @deferrals: K: preemptions deferred (nopreempt, trampoline, not user mode)
  * @gate_waits: K: times this worker waited at the gate
+ * @claim: U/K: who owns the worker's scheduling slot while it is blocked:
+ *         USCHED_CLAIM_SEQ(block_seq) | USCHED_CLAIM_* state.  The kernel
+ *         stores BLOCKED (with the new block_seq) when it posts BLOCKED,
+ *         and exchanges it for RUNNING before the worker returns to user
+ *         space; user space may compare-and-swap BLOCKED to STOLEN (same
+ *         sequence) to take the slot.  With USCHED_SETUP_GATE_STOLEN a
+ *         worker that finds STOLEN waits at the gate.  The sequence makes a
+ *         stale compare-and-swap fail.
+ * @__pad: zero
  */
 struct usched_worker_slot {
 	__u64 resume_ip;
@@ -296,10 +318,18 @@ struct usched_worker_slot {
 	__u64 preempts;
 	__u32 deferrals;
 	__u32 gate_waits;
-	__u8  __pad[8];
+	__u32 claim;
+	__u32 __pad;
 };
 
 #define USCHED_SLOT_SIZE	64
+
+/* usched_worker_slot.claim */
+#define USCHED_CLAIM_RUNNING	0	/* not blocked: the slot is its own */
+#define USCHED_CLAIM_BLOCKED	1	/* blocked: user space may steal */
+#define USCHED_CLAIM_STOLEN	2	/* stolen: gate it on return */
+#define USCHED_CLAIM_STATE	3U	/* mask of the state */
+#define USCHED_CLAIM_SEQ(seq)	((__u32)(seq) << 2)
 
 /* usched_event.type */
 #define USCHED_EV_BLOCKED	1	/* worker blocked in the kernel */

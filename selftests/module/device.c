@@ -55,6 +55,7 @@ TEST_F(version, version_reports_abi_and_limits)
 	EXPECT_TRUE(v.features & USCHED_FEAT_EVENTS);
 	EXPECT_TRUE(v.features & USCHED_FEAT_PARK);
 	EXPECT_TRUE(v.features & USCHED_FEAT_GATE);
+	EXPECT_TRUE(v.features & USCHED_FEAT_CLAIM);
 	EXPECT_LE(1, v.max_workers);
 	EXPECT_LE(16, v.max_ring_entries);
 	EXPECT_EQ(USCHED_SLOT_SIZE, v.slot_size);

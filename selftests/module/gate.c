@@ -131,7 +131,6 @@ TEST_F(gate, free_slot_passes_without_waiting)
 
 TEST_F(gate, grant_rejects_bad_counts)
 {
-	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 0, 0));
 	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 1, 1));
 	EXPECT_EQ(-EINVAL, ut_target(self->fd, USCHED_IOC_GRANT, 0, 5));
 	EXPECT_EQ(0, ut_target(self->fd, USCHED_IOC_GRANT, 0, 4));
@@ -246,6 +245,153 @@ TEST(gate_fatal_signal_gets_through)
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	EXPECT_EQ(0, ut_stat_wait("workers", 0, 2000));
+}
+
+TEST_F(gate, grant_zero_only_wakes)
+{
+	EXPECT_EQ(0, ut_target(self->fd, USCHED_IOC_GRANT, 0, 0));
+	EXPECT_EQ(0, self->m.hdr->gate_free);
+	EXPECT_EQ(0, self->m.hdr->grants);
+}
+
+TEST(gate_setup_rejects_both_modes_einval)
+{
+	struct usched_setup s;
+	int fd = ut_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, ut_setup(fd, 4, 64,
+				    USCHED_SETUP_GATE | USCHED_SETUP_GATE_STOLEN,
+				    0, 0, &s));
+	close(fd);
+}
+
+/* A GATE_STOLEN group with a parked second worker and a pipe. */
+struct stolen {
+	struct ut_map m;
+	struct gated g, other;
+	pthread_t t, to;
+	int p[2];
+};
+
+static int stolen_start(struct stolen *st, uint64_t timeout)
+{
+	memset(st, 0, sizeof(*st));
+	st->g.fd = ut_group(4, 64, USCHED_SETUP_GATE_STOLEN, 0, timeout, &st->m);
+	if (st->g.fd < 0 || pipe(st->p))
+		return -1;
+	st->other.fd = st->g.fd;
+	pthread_create(&st->to, NULL, parked_fn, &st->other);
+	while (!st->other.registered)
+		usleep(1000);
+	st->g.pipe_rd = st->p[0];
+	pthread_create(&st->t, NULL, gated_fn, &st->g);
+	while (!st->g.registered)
+		usleep(1000);
+	if (st->g.ret || st->other.ret)
+		return -1;
+	return ut_wait_kstate(&st->m, st->g.id, USCHED_W_BLOCKED, 2000) ? 0 : -1;
+}
+
+static void stolen_end(struct stolen *st)
+{
+	ut_wake(st->g.fd, st->other.id);
+	pthread_join(st->to, NULL);
+	munmap(st->m.base, st->m.size);
+	close(st->g.fd);
+	close(st->p[0]);
+	close(st->p[1]);
+}
+
+TEST(claim_blocked_with_sequence_then_running)
+{
+	struct stolen st;
+	struct usched_worker_slot *slot;
+	uint32_t c;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	slot = &st.m.slots[st.g.id];
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	EXPECT_EQ(USCHED_CLAIM_BLOCKED, c & USCHED_CLAIM_STATE);
+	EXPECT_EQ(USCHED_CLAIM_SEQ(slot->block_seq), c & ~USCHED_CLAIM_STATE);
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	pthread_join(st.t, NULL);
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	EXPECT_EQ(USCHED_CLAIM_RUNNING, c & USCHED_CLAIM_STATE);
+	stolen_end(&st);
+}
+
+TEST(gate_stolen_mode_lets_unstolen_worker_pass)
+{
+	struct stolen st;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_EQ(0, st.m.slots[st.g.id].gate_waits);
+	EXPECT_EQ(0, st.m.hdr->gate_free);	/* it took no slot */
+	EXPECT_EQ(0, st.m.hdr->gate_timeouts);
+	stolen_end(&st);
+}
+
+TEST(gate_stolen_worker_waits_for_user_added_slot)
+{
+	struct stolen st;
+	struct usched_worker_slot *slot;
+	struct usched_shm_header *hdr;
+	uint32_t c;
+	uint64_t granted_at;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	slot = &st.m.slots[st.g.id];
+	hdr = st.m.hdr;
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	ASSERT_EQ(USCHED_CLAIM_BLOCKED, c & USCHED_CLAIM_STATE);
+	/* A stale sequence does not steal; the right one does. */
+	EXPECT_FALSE(__atomic_compare_exchange_n(&slot->claim,
+		&(uint32_t){ c - USCHED_CLAIM_SEQ(1) },
+		(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &c,
+		(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	ASSERT_EQ(1, ut_wait_kstate(&st.m, st.g.id, USCHED_W_GATED, 2000));
+	EXPECT_EQ(1, hdr->gate_waiting);
+	usleep(50000);
+	EXPECT_EQ(0, st.g.back_at);
+	/* User space adds a slot itself, then wakes the waiter it sees. */
+	granted_at = ut_now_ns();
+	__atomic_fetch_add(&hdr->gate_free, 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(1, __atomic_load_n(&hdr->gate_waiting, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(0, ut_target(st.g.fd, USCHED_IOC_GRANT, 0, 0));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_LE(granted_at, st.g.back_at);
+	EXPECT_EQ(0, hdr->gate_free);
+	EXPECT_EQ(1, slot->gate_waits);
+	EXPECT_EQ(USCHED_CLAIM_RUNNING, slot->claim & USCHED_CLAIM_STATE);
+	stolen_end(&st);
+}
+
+TEST(gate_stolen_worker_fails_open_after_timeout)
+{
+	struct stolen st;
+	struct usched_worker_slot *slot;
+	uint32_t c;
+
+	ASSERT_EQ(0, stolen_start(&st, 60 * MS));
+	slot = &st.m.slots[st.g.id];
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &c,
+		(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_EQ(1, st.m.hdr->gate_timeouts);
+	stolen_end(&st);
 }
 
 TEST_HARNESS_MAIN

@@ -120,10 +120,14 @@ static int set_slice(int fd, uint32_t id, uint32_t mode, uint64_t ns,
 }
 
 static volatile unsigned long sig_count;
+/* When set, the handler takes the preemption as the library does: a switch. */
+static volatile uint32_t *take_seq;
 
 static void on_preempt_signal(int sig)
 {
 	sig_count++;
+	if (take_seq)
+		__atomic_fetch_add(take_seq, 1, __ATOMIC_RELAXED);
 }
 
 static void spin_ms(uint64_t ms)
@@ -149,6 +153,7 @@ FIXTURE_SETUP(preempt)
 	ASSERT_EQ(0, ut_register(self->fd, &self->id));
 	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
 	sig_count = 0;
+	take_seq = NULL;
 }
 
 FIXTURE_TEARDOWN(preempt)
@@ -183,6 +188,7 @@ TEST_F(preempt, set_slice_rejects_bad_arguments)
 
 TEST_F(preempt, signal_delivered_after_slice)
 {
+	take_seq = &self->m.slots[self->id].switch_seq;
 	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_SIGNAL,
 			       2 * MS, SIGUSR2, NULL, 0));
 	spin_ms(300);
@@ -192,6 +198,18 @@ TEST_F(preempt, signal_delivered_after_slice)
 	EXPECT_GE(self->m.slots[self->id].preempts, sig_count);
 	EXPECT_LE(self->m.slots[self->id].preempts, sig_count + 2);
 	EXPECT_GE(300 / 2 + 20, sig_count);	/* at most one per slice */
+}
+
+/* A preemption the library declines (no switch) comes again a grace later. */
+TEST_F(preempt, declined_preemption_retried_after_grace)
+{
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_SIGNAL,
+			       8 * MS, SIGUSR2, NULL, 0));
+	spin_ms(400);
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_OFF, 0, 0, NULL, 0));
+	/* Grace = slice / 4 = 2 ms: far more than one per 8 ms slice. */
+	EXPECT_LE(400 / 8 + 20, sig_count);
+	EXPECT_GE(400 / 2 + 20, sig_count);
 }
 
 TEST_F(preempt, no_preemption_while_tasks_switch)
