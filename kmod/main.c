@@ -68,7 +68,8 @@ static int usched_flush(struct file *file, fl_owner_t id)
 {
 	struct usched_group *g = file->private_data;
 
-	if (current->mm != g->mm || !current->files)
+	/* Not a vfork child or other CLONE_VM process: the owner itself. */
+	if (usched_group_check_caller(g) || !current->files)
 		return 0;
 	if (iterate_fd(current->files, 0, usched_match_file, file))
 		return 0;
@@ -89,7 +90,7 @@ static __poll_t usched_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct usched_group *g = file->private_data;
 
-	if (current->mm != g->mm)
+	if (usched_group_check_caller(g))
 		return EPOLLERR;
 	if (!usched_group_is_setup(g))
 		return EPOLLERR;

@@ -25,30 +25,30 @@
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
-#include <asm/syscall.h>
 
 #include "usched.h"
 #include "trace.h"
 
 /*
  * Why the worker entered the kernel, from the registers it saved on entry
- * (never from user memory).  A 64-bit `syscall` leaves the return IP in rcx
- * and the flags in r11 (the test the kernel itself makes before SYSRET);
- * an exception with an error code (a page fault) leaves orig_ax >= 0
- * without that pattern; an interrupt leaves orig_ax < 0.
+ * (never from user memory).  A system call leaves its number in orig_ax
+ * (>= 0); every exception and interrupt entry on x86-64 stores -1 there.
+ * A thread that goes to sleep from an exception is in a page fault (the
+ * other exceptions do not sleep), unless it is stopping for a signal or a
+ * tracer, which counts as "other".
  */
-static u16 usched_block_reason(struct task_struct *t, s32 *nr)
+static u16 usched_block_reason(struct task_struct *t, unsigned int state,
+			       s32 *nr)
 {
 	struct pt_regs *regs = task_pt_regs(t);
 
 	*nr = -1;
-	if ((long)regs->orig_ax < 0)
-		return USCHED_BLOCK_OTHER;
-	if ((regs->cx == regs->ip && regs->r11 == regs->flags) ||
-	    in_ia32_syscall()) {
+	if ((long)regs->orig_ax >= 0) {
 		*nr = (s32)regs->orig_ax;
 		return USCHED_BLOCK_SYSCALL;
 	}
+	if (state & (__TASK_STOPPED | __TASK_TRACED))
+		return USCHED_BLOCK_OTHER;
 	return USCHED_BLOCK_FAULT;
 }
 
@@ -104,7 +104,7 @@ static void usched_sched_out(struct preempt_notifier *pn,
 		return;
 
 	w->blocked = true;
-	reason = usched_block_reason(current, &nr);
+	reason = usched_block_reason(current, state, &nr);
 	WRITE_ONCE(slot->kstate, USCHED_W_BLOCKED);
 	WRITE_ONCE(slot->blocks, slot->blocks + 1);
 	WRITE_ONCE(slot->block_seq, slot->block_seq + 1);

@@ -8,8 +8,8 @@
  *   parker (worker P)                    waker (any thread, or irq_work)
  *   WRITE_ONCE(P->parked, true)
  *   prepare_to_wait()  [set_current_state: full barrier (A)]
- *   if (atomic_xchg(&P->permit, 0))      atomic_set(&P->permit, 1)
- *           return 0                     smp_mb__after_atomic()   (B)
+ *   if (atomic_xchg(&P->permit, 0))      atomic_xchg(&P->permit, 1) (B)
+ *           return 0                     [a full barrier]
  *   schedule()                           if (READ_ONCE(P->parked))
  *                                               wake P
  *
@@ -45,8 +45,8 @@ void usched_wake_worker(struct usched_worker *w, bool sync)
 {
 	bool parked;
 
-	atomic_set(&w->permit, 1);
-	smp_mb__after_atomic();		/* (B): pairs with (A) in usched_park() */
+	/* (B): a full barrier (xchg), pairs with (A) in usched_park(). */
+	atomic_xchg(&w->permit, 1);
 	parked = READ_ONCE(w->parked);
 	trace_usched_wake(w->id, parked);
 	if (!parked)

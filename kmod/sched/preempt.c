@@ -11,7 +11,8 @@
  * which runs in process context just before the thread returns to user
  * mode and does the delivery:
  *
- *  - SIGNAL: send the library's signal to the thread;
+ *  - SIGNAL: send the library's signal to the thread (not while the last
+ *    one is still pending: that one will do);
  *  - REDIRECT: write the user IP into the slot's resume_ip (a kernel
  *    address of the shared page: no fault possible) and set the IP to the
  *    trampoline.  The trampoline saves every register and the FPU state
@@ -20,12 +21,15 @@
  *
  * Never redirect a thread whose IP is inside the trampoline (a nested
  * redirect would overwrite resume_ip before the trampoline consumed it),
+ * nor one whose system call is about to be restarted (task_work also runs
+ * inside get_signal(), before the restart moves the IP back two bytes),
+ * nor one whose previous redirect the trampoline has not consumed yet (a
+ * signal handler may run first, and its own preemption would overwrite
+ * resume_ip): a redirect sets the slot's nopreempt word, which the
+ * trampoline clears once it has copied resume_ip,
  * nor one whose slot says nopreempt, nor one not returning to user mode:
- * then re-arm for a grace period (a quarter slice, at least 20 us) and
- * count a deferral.  A signal delivered in the same exit path comes first
- * (arch_do_signal_or_restart() runs before task_work): the redirect then
- * lands on the handler's first instruction, with the handler's arguments
- * in registers that the trampoline preserves, which is a consistent state.
+ * then re-arm for a grace period (a quarter slice, 20 to 250 us) and
+ * count a deferral.
  *
  * After a delivery the timer looks again a grace period later, not a whole
  * slice: the library declines (does not switch, so switch_seq stays) a
@@ -48,6 +52,7 @@
 
 #define USCHED_PREEMPT_QUEUED	0	/* bit in preempt_flags */
 #define USCHED_GRACE_MIN_NS	(20 * NSEC_PER_USEC)
+#define USCHED_GRACE_MAX_NS	(250 * NSEC_PER_USEC)
 
 static void usched_slice_start(struct usched_worker *w, u64 ns)
 {
@@ -55,9 +60,10 @@ static void usched_slice_start(struct usched_worker *w, u64 ns)
 		      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
+/* A quarter slice, within [20 us, 250 us]: retries of a declined one. */
 static u64 usched_grace_ns(u64 slice)
 {
-	return max_t(u64, slice / 4, USCHED_GRACE_MIN_NS);
+	return clamp_t(u64, slice / 4, USCHED_GRACE_MIN_NS, USCHED_GRACE_MAX_NS);
 }
 
 static void usched_preempt_request(struct usched_worker *w)
@@ -110,6 +116,21 @@ static void usched_preempt_defer(struct usched_worker *w)
 		usched_slice_start(w, grace);
 }
 
+/*
+ * A system call that the signal code is about to restart (it moves the IP
+ * back onto the syscall instruction after task_work ran inside
+ * get_signal()): a redirect now would be moved back with it.  Defer.
+ */
+static bool usched_in_restart(struct pt_regs *regs)
+{
+	long ret = regs->ax;
+
+	if ((long)regs->orig_ax < 0)
+		return false;
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
+}
+
 /* task_work: process context, the worker's own thread, before user mode. */
 static void usched_preempt_tw_fn(struct callback_head *cb)
 {
@@ -126,7 +147,9 @@ static void usched_preempt_tw_fn(struct callback_head *cb)
 
 	switch (w->preempt_mode) {
 	case USCHED_PREEMPT_SIGNAL:
-		if (!user_mode(regs) || READ_ONCE(slot->nopreempt)) {
+		/* Still pending from the last one: it would only coalesce. */
+		if (!user_mode(regs) || READ_ONCE(slot->nopreempt) ||
+		    sigismember(&current->pending.signal, w->signo)) {
 			usched_preempt_defer(w);
 			trace_usched_preempt(w->id, w->preempt_mode, true,
 					     instruction_pointer(regs));
@@ -141,14 +164,21 @@ static void usched_preempt_tw_fn(struct callback_head *cb)
 	case USCHED_PREEMPT_REDIRECT:
 		ip = instruction_pointer(regs);
 		if (!user_mode(regs) || READ_ONCE(slot->nopreempt) ||
+		    usched_in_restart(regs) ||
 		    (ip >= w->tramp_start && ip < w->tramp_end)) {
 			usched_preempt_defer(w);
 			trace_usched_preempt(w->id, w->preempt_mode, true, ip);
 			break;
 		}
 		trace_usched_preempt(w->id, w->preempt_mode, false, ip);
-		/* Published before the thread can run the trampoline. */
+		/*
+		 * Published before the thread can run the trampoline, which
+		 * copies resume_ip and then clears nopreempt: until then no
+		 * other redirect (nor the library's signal path) may reuse
+		 * resume_ip.  nopreempt was 0: user space is not running.
+		 */
 		WRITE_ONCE(slot->resume_ip, ip);
+		WRITE_ONCE(slot->nopreempt, 1);
 		instruction_pointer_set(regs, w->tramp_start);
 		WRITE_ONCE(slot->preempts, slot->preempts + 1);
 		usched_stat_inc(USCHED_STAT_PREEMPT_REDIRECTS);

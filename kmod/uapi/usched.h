@@ -111,7 +111,8 @@ struct usched_setup {
  * a worker of the group.
  * @size: in: sizeof(struct usched_register)
  * @flags: in: must be 0
- * @worker: out: the worker id (index of its slot)
+ * @worker: REGISTER: out: the worker id (index of its slot), 0 on input;
+ *          UNREGISTER: in: the caller's own worker id
  * @__reserved: must be 0
  */
 struct usched_register {
@@ -231,8 +232,9 @@ struct usched_slice {
  * @ring_tail: K: index one past the newest event (free-running); written
  *             with release semantics after the event: load it with acquire,
  *             then read events [ring_head, ring_tail)
- * @ring_overflow: K: 1 once an event did not fit (cleared by user space,
- *                 which should then resync from the worker slots)
+ * @ring_overflow: U/K: set to 1 by the kernel when an event did not fit;
+ *                 cleared by user space, which should then resync from
+ *                 the worker slots
  * @overflow_count: K: events that did not fit, total
  * @gate_free: U/K: free slots of the gate.  Both sides change it only with
  *             atomic read-modify-write: a gated worker takes one on its way
@@ -276,7 +278,7 @@ struct usched_shm_header {
 #define USCHED_W_BLOCKED	2	/* blocked in the kernel */
 #define USCHED_W_PARKED		3	/* in USCHED_IOC_PARK/HANDOFF */
 #define USCHED_W_GATED		4	/* waiting at the gate for a slot */
-#define USCHED_W_DEAD		5	/* thread exited or exec'd; slot not reused */
+#define USCHED_W_DEAD		5	/* thread exited or exec'd; id reusable */
 
 /**
  * struct usched_worker_slot - one per worker, 64 bytes, cache-line aligned.
@@ -284,7 +286,9 @@ struct usched_shm_header {
  * %gs (each worker thread's %gs base points at its slot): never move them.
  * @resume_ip: K: the user IP interrupted by a register redirect; the
  *             trampoline reads it (in fallback mode the library writes it)
- * @nopreempt: U: non-zero: do not preempt now (the kernel retries later)
+ * @nopreempt: U: non-zero: do not preempt now (the kernel retries later).
+ *             K too: a register redirect sets it to 1; the trampoline
+ *             resets it to 0 once it has copied resume_ip
  * @switch_seq: U: incremented on every task switch; the kernel compares it
  *              across a slice to tell whether the same task still runs
  * @kstate: K: USCHED_W_*

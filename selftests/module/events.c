@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * events.c - BLOCKED and UNBLOCKED events: reasons, syscall numbers,
- * pairing and order, poll, overflow accounting, and the standby wake-up.
+ * pairing and order, poll, overflow accounting, the standby wake-up, and a
+ * sleep in a page fault (held by userfaultfd) reported as one.
  */
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -276,6 +278,77 @@ TEST_F(events, set_standby_rejects_bad_ids)
 	EXPECT_EQ(0, ut_target(self->fd, USCHED_IOC_SET_STANDBY, id,
 			       USCHED_NO_WORKER));
 	ASSERT_EQ(0, ut_unregister(self->fd, id));
+}
+
+/* A worker that sleeps in a page fault: userfaultfd holds the fault. */
+struct faulter {
+	int fd;
+	uint32_t id;
+	int ret;
+	volatile char *page;
+	volatile int registered;
+	char got;
+};
+
+static void *faulter_fn(void *p)
+{
+	struct faulter *f = p;
+
+	f->ret = ut_register(f->fd, &f->id);
+	__atomic_store_n(&f->registered, 1, __ATOMIC_RELEASE);
+	if (f->ret)
+		return NULL;
+	f->got = f->page[0];	/* sleeps until the fault is resolved */
+	ut_unregister(f->fd, f->id);
+	return NULL;
+}
+
+TEST_F(events, page_fault_sleep_reports_fault)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_copy copy = { 0 };
+	struct faulter f = { .fd = self->fd };
+	struct usched_event ev;
+	long psz = sysconf(_SC_PAGESIZE);
+	char *src;
+	pthread_t t;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s)", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	f.page = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f.page);
+	reg.range.start = (uintptr_t)f.page;
+	reg.range.len = psz;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, faulter_fn, &f));
+	while (!f.registered)
+		usleep(1000);
+	ASSERT_EQ(0, f.ret);
+	ASSERT_EQ(1, ut_wait_event(&self->m, USCHED_EV_BLOCKED, f.id, &ev, 2000));
+	EXPECT_EQ(USCHED_BLOCK_FAULT, ev.reason);
+	EXPECT_EQ(-1, ev.syscall);
+
+	src = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	src[0] = 'u';
+	copy.dst = (uintptr_t)f.page;
+	copy.src = (uintptr_t)src;
+	copy.len = psz;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	pthread_join(t, NULL);
+	EXPECT_EQ('u', f.got);
+	EXPECT_EQ(1, ut_wait_event(&self->m, USCHED_EV_UNBLOCKED, f.id, &ev, 2000));
+	munmap(src, psz);
+	munmap((void *)f.page, psz);
+	close(uffd);
 }
 
 TEST_HARNESS_MAIN
