@@ -89,6 +89,7 @@ static void usched_sched_out(struct preempt_notifier *pn,
 	struct usched_worker_slot *slot = w->slot;
 	unsigned int state = READ_ONCE(current->__state);
 	bool blocking = state != TASK_RUNNING;
+	bool idle;
 	u16 reason;
 	s32 nr;
 
@@ -108,13 +109,16 @@ static void usched_sched_out(struct preempt_notifier *pn,
 	WRITE_ONCE(slot->kstate, USCHED_W_BLOCKED);
 	WRITE_ONCE(slot->blocks, slot->blocks + 1);
 	WRITE_ONCE(slot->block_seq, slot->block_seq + 1);
+	/* An idle wait (user space said so): nobody should take over. */
+	idle = (READ_ONCE(slot->claim) & USCHED_CLAIM_STATE) == USCHED_CLAIM_IDLE;
 	/* Stealable from here; the event publishes it (release in the ring). */
-	WRITE_ONCE(slot->claim, USCHED_CLAIM_SEQ(slot->block_seq) |
-				USCHED_CLAIM_BLOCKED);
+	if (!idle)
+		WRITE_ONCE(slot->claim, USCHED_CLAIM_SEQ(slot->block_seq) |
+					USCHED_CLAIM_BLOCKED);
 	usched_post_event(w->g, USCHED_EV_BLOCKED, reason, w->id,
 			  slot->block_seq, nr, raw_smp_processor_id(), true);
 	trace_usched_block(w->id, reason, nr, slot->block_seq);
-	if (READ_ONCE(w->standby) != USCHED_NO_WORKER)
+	if (!idle && READ_ONCE(w->standby) != USCHED_NO_WORKER)
 		irq_work_queue(&w->standby_iw);
 	usched_stat_inc(USCHED_STAT_BLOCKS);
 }

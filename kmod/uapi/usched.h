@@ -307,7 +307,11 @@ struct usched_shm_header {
  *         space; user space may compare-and-swap BLOCKED to STOLEN (same
  *         sequence) to take the slot.  With USCHED_SETUP_GATE_STOLEN a
  *         worker that finds STOLEN waits at the gate.  The sequence makes a
- *         stale compare-and-swap fail.
+ *         stale compare-and-swap fail.  User space may store IDLE while
+ *         the worker runs, before a wait that is not a block (an idle
+ *         worker sleeping on its own I/O): the kernel then leaves the
+ *         word alone and wakes no standby (it still posts BLOCKED), until
+ *         the exchange to RUNNING on the way back.
  * @__pad: zero
  */
 struct usched_worker_slot {
@@ -332,6 +336,9 @@ struct usched_worker_slot {
 #define USCHED_CLAIM_RUNNING	0	/* not blocked: the slot is its own */
 #define USCHED_CLAIM_BLOCKED	1	/* blocked: user space may steal */
 #define USCHED_CLAIM_STOLEN	2	/* stolen: gate it on return */
+#define USCHED_CLAIM_IDLE	3	/* set by user space before an idle wait:
+					 * its blocks wake no standby and cannot
+					 * be stolen */
 #define USCHED_CLAIM_STATE	3U	/* mask of the state */
 #define USCHED_CLAIM_SEQ(seq)	((__u32)(seq) << 2)
 

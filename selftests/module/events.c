@@ -22,6 +22,8 @@ struct blocker {
 	int ret;
 	volatile int registered;
 	uint32_t standby;	/* USCHED_NO_WORKER: none */
+	struct ut_map *map;	/* idle_blocker_fn */
+	uint32_t claim_after;	/* idle_blocker_fn */
 };
 
 static void *blocker_fn(void *p)
@@ -278,6 +280,62 @@ TEST_F(events, set_standby_rejects_bad_ids)
 	EXPECT_EQ(0, ut_target(self->fd, USCHED_IOC_SET_STANDBY, id,
 			       USCHED_NO_WORKER));
 	ASSERT_EQ(0, ut_unregister(self->fd, id));
+}
+
+/* A worker that marked its claim IDLE before a wait: no standby, no steal. */
+static void *idle_blocker_fn(void *p)
+{
+	struct blocker *b = p;
+	struct usched_worker_slot *slot;
+	char c;
+
+	b->ret = ut_register(b->fd, &b->id);
+	if (!b->ret)
+		b->ret = ut_target(b->fd, USCHED_IOC_SET_STANDBY, b->id, b->standby);
+	__atomic_store_n(&b->registered, 1, __ATOMIC_RELEASE);
+	if (b->ret)
+		return NULL;
+	slot = &b->map->slots[b->id];
+	__atomic_store_n(&slot->claim, USCHED_CLAIM_IDLE, __ATOMIC_RELAXED);
+	if (read(b->pipe_rd, &c, 1) != 1)
+		b->ret = -EIO;
+	b->claim_after = __atomic_load_n(&slot->claim, __ATOMIC_RELAXED);
+	ut_unregister(b->fd, b->id);
+	return NULL;
+}
+
+TEST_F(events, idle_claim_wakes_no_standby)
+{
+	struct standby s = { .fd = self->fd };
+	struct blocker b = { .fd = self->fd, .pipe_rd = self->p[0],
+			     .map = &self->m };
+	struct usched_event ev;
+	pthread_t ts, tb;
+	uint64_t woke;
+
+	ASSERT_EQ(0, pthread_create(&ts, NULL, standby_fn, &s));
+	while (!s.registered)
+		usleep(1000);
+	ASSERT_EQ(0, s.ret);
+	b.standby = s.id;
+	ASSERT_EQ(0, pthread_create(&tb, NULL, idle_blocker_fn, &b));
+	while (!b.registered)
+		usleep(1000);
+	ASSERT_EQ(0, b.ret);
+	ASSERT_EQ(1, ut_wait_event(&self->m, USCHED_EV_BLOCKED, b.id, &ev, 2000));
+	/* Still IDLE while blocked: nothing to steal, and the standby sleeps. */
+	EXPECT_EQ(USCHED_CLAIM_IDLE,
+		  self->m.slots[b.id].claim & USCHED_CLAIM_STATE);
+	usleep(100000);
+	EXPECT_EQ(USCHED_W_PARKED, ut_kstate(&self->m, s.id));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	pthread_join(tb, NULL);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(USCHED_CLAIM_RUNNING, b.claim_after & USCHED_CLAIM_STATE);
+	woke = ut_now_ns();
+	ut_wake(self->fd, s.id);
+	pthread_join(ts, NULL);
+	EXPECT_LE(woke, s.woken_at);	/* woken by us, not by the block */
 }
 
 /* A worker that sleeps in a page fault: userfaultfd holds the fault. */
