@@ -336,9 +336,8 @@ struct usched_worker_slot {
 #define USCHED_CLAIM_RUNNING	0	/* not blocked: the slot is its own */
 #define USCHED_CLAIM_BLOCKED	1	/* blocked: user space may steal */
 #define USCHED_CLAIM_STOLEN	2	/* stolen: gate it on return */
-#define USCHED_CLAIM_IDLE	3	/* set by user space before an idle wait:
-					 * its blocks wake no standby and cannot
-					 * be stolen */
+/* Set by user space before an idle wait: no standby, no steal. */
+#define USCHED_CLAIM_IDLE	3
 #define USCHED_CLAIM_STATE	3U	/* mask of the state */
 #define USCHED_CLAIM_SEQ(seq)	((__u32)(seq) << 2)
 
