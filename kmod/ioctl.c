@@ -66,7 +66,8 @@ static int usched_ioc_version(void __user *argp)
 	v.abi_minor = USCHED_ABI_MINOR;
 	v.features = USCHED_FEAT_EVENTS | USCHED_FEAT_PARK | USCHED_FEAT_GATE |
 		     USCHED_FEAT_STANDBY | USCHED_FEAT_PREEMPT_SIGNAL |
-		     USCHED_FEAT_PREEMPT_REDIRECT | USCHED_FEAT_CLAIM;
+		     USCHED_FEAT_PREEMPT_REDIRECT | USCHED_FEAT_CLAIM |
+		     USCHED_FEAT_GRANT_WORKER;
 	v.max_workers = READ_ONCE(usched_max_workers);
 	v.max_ring_entries = READ_ONCE(usched_max_ring_entries);
 	v.slot_size = USCHED_SLOT_SIZE;
@@ -191,7 +192,8 @@ static int usched_ioc_target(struct usched_group *g, void __user *argp,
 	ret = usched_copy_in(&t, sizeof(t), USCHED_TARGET_SIZE_VER0, argp, &usize);
 	if (ret)
 		return ret;
-	if (t.flags)
+	if (t.flags && (cmd != USCHED_CMD(USCHED_IOC_GRANT) ||
+			(t.flags & ~USCHED_GRANT_FLAGS)))
 		return -EINVAL;
 
 	switch (cmd) {
@@ -209,6 +211,11 @@ static int usched_ioc_target(struct usched_group *g, void __user *argp,
 			return -EINVAL;
 		return usched_set_standby(g, t.worker, t.arg);
 	case USCHED_CMD(USCHED_IOC_GRANT):
+		if (t.flags & USCHED_GRANT_WORKER) {
+			if (t.arg || t.worker >= g->max_workers)
+				return -EINVAL;
+			return usched_gate_grant_worker(g, t.worker);
+		}
 		if (t.worker || t.arg > g->max_workers)
 			return -EINVAL;
 		return usched_gate_grant(g, t.arg);

@@ -134,6 +134,8 @@ struct usched_worker {
 	bool unblock_queued;		/* task: unblock_tw queued */
 	bool detached;			/* task: mm changed (exec): ignore events */
 	struct callback_head unblock_tw;/* runs on return to user */
+	bool gate_waiting;		/* under g->gate_lock: in the gate wait */
+	atomic_t grant;			/* set under gate_lock; task consumes */
 	u32 standby;			/* WRITE_ONCE under g->lock; READ_ONCE */
 	struct irq_work standby_iw;	/* HARD: wakes the standby */
 
@@ -150,13 +152,20 @@ struct usched_worker {
 	u64 slice_ns;			/* task writes */
 	unsigned long tramp_start;	/* task writes */
 	unsigned long tramp_end;	/* task writes */
-	u32 seen_seq;			/* timer callback; task while stopped */
-	bool timer_stopped;		/* task/notifier write; timer reads */
+	u32 seen_seq;			/* whoever won timer_state OFF -> ON */
+	bool timer_stopped;		/* task: preemption being disabled */
+	bool sleeping;			/* notifier sched_out/in; timer reads */
+	bool slept;			/* sched_in sets; timer consumes (xchg) */
+	atomic_t timer_state;		/* USCHED_TIMER_*: who starts the timer */
 	unsigned long preempt_flags;	/* bit 0: preempt_tw queued */
 	struct callback_head preempt_tw;
 
 	struct rcu_head rcu;
 };
+
+/* usched_worker.timer_state */
+#define USCHED_TIMER_OFF	0	/* not queued by its callback: may start */
+#define USCHED_TIMER_ON		1	/* the callback keeps it going */
 
 /* group.c */
 struct usched_group *usched_group_create(void);
@@ -201,6 +210,7 @@ int usched_wake_id(struct usched_group *g, u32 id);
 void usched_gate_init(struct usched_group *g, u32 slots);
 void usched_unblock_tw_fn(struct callback_head *cb);
 int usched_gate_grant(struct usched_group *g, u32 n);
+int usched_gate_grant_worker(struct usched_group *g, u32 id);
 void usched_gate_shutdown(struct usched_group *g);
 
 /* sched/preempt.c */

@@ -12,6 +12,7 @@
  *      overtakes its BLOCKED), end the slot claim (xchg to RUNNING), then,
  *      if G gates every unblocked worker (GATE), or gates stolen ones
  *      (GATE_STOLEN) and user space stole W's claim meanwhile, take a slot:
+ *        a grant to W itself (USCHED_GRANT_WORKER), or
  *        G->gate_free > 0: take it, go;
  *        else wait (killable) until USCHED_IOC_GRANT frees one, or fail
  *        open: after gate_timeout_ns (event GATE_OPEN, reason 1), when the
@@ -80,6 +81,37 @@ int usched_gate_grant(struct usched_group *g, u32 n)
 	return 0;
 }
 
+/*
+ * USCHED_IOC_GRANT with USCHED_GRANT_WORKER: let worker @id through, if it
+ * waits at the gate now.  Under gate_lock, against the end of its wait: a
+ * grant that returns 0 is always consumed as a grant (usched_gate_wait()).
+ */
+int usched_gate_grant_worker(struct usched_group *g, u32 id)
+{
+	struct usched_worker *w;
+	int ret = -EAGAIN;
+
+	rcu_read_lock();
+	w = usched_worker_get_rcu(g, id);
+	if (!w) {
+		rcu_read_unlock();
+		return -ESRCH;
+	}
+	spin_lock(&g->gate_lock);
+	if (w->gate_waiting) {
+		atomic_set(&w->grant, 1);
+		ret = 0;
+	}
+	spin_unlock(&g->gate_lock);
+	rcu_read_unlock();
+	if (!ret) {
+		trace_usched_grant(0, READ_ONCE(g->hdr->gate_free));
+		/* The waiters wait non-exclusively: each re-checks its own. */
+		wake_up_all(&g->gate_wq);
+	}
+	return ret;
+}
+
 void usched_gate_shutdown(struct usched_group *g)
 {
 	wake_up_all(&g->gate_wq);
@@ -90,6 +122,8 @@ static bool usched_gate_pass(struct usched_worker *w, int *why)
 {
 	struct usched_group *g = w->g;
 
+	if (atomic_xchg(&w->grant, 0))
+		return true;
 	if (usched_gate_take(g))
 		return true;
 	if (READ_ONCE(g->dead)) {
@@ -114,10 +148,12 @@ static void usched_gate_wait(struct usched_worker *w)
 		goto out;
 
 	w->in_kernel_wait = true;
-	WRITE_ONCE(w->slot->kstate, USCHED_W_GATED);
 	WRITE_ONCE(w->slot->gate_waits, w->slot->gate_waits + 1);
 	spin_lock(&g->gate_lock);
 	WRITE_ONCE(hdr->gate_waiting, hdr->gate_waiting + 1);
+	w->gate_waiting = true;
+	/* GATED only once a GRANT_WORKER can find it waiting. */
+	WRITE_ONCE(w->slot->kstate, USCHED_W_GATED);
 	spin_unlock(&g->gate_lock);
 	/*
 	 * Pairs with the full barrier user space puts between adding to
@@ -134,6 +170,12 @@ static void usched_gate_wait(struct usched_worker *w)
 		why = 1;
 
 	spin_lock(&g->gate_lock);
+	w->gate_waiting = false;
+	/* A grant that raced with the end of the wait still counts. */
+	if (atomic_xchg(&w->grant, 0)) {
+		why = 0;
+		left = 1;
+	}
 	WRITE_ONCE(hdr->gate_waiting, hdr->gate_waiting - 1);
 	if (!why && left > 0)
 		WRITE_ONCE(hdr->grants, hdr->grants + 1);

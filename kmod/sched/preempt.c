@@ -36,9 +36,13 @@
  * preemption that landed in code where switching is unsafe (libc, the
  * loader), and the retry then comes soon.
  *
- * The timer stops while the worker sleeps (sched_out with blocking) and
- * restarts at its next sched_in: a parked or blocked worker is never
- * preempted, and the slice restarts when it comes back.
+ * The timer stops itself at its first expiry while the worker sleeps
+ * (sched_out with blocking only sets a flag: the timer is pinned to the CPU
+ * that armed it, and touching it from the notifier would race with its
+ * callback there), and restarts at the worker's next sched_in: a parked or
+ * blocked worker is never preempted, and the slice restarts when it comes
+ * back.  timer_state (OFF/ON, cmpxchg) decides who may start it again, so
+ * it is never forwarded by its callback while someone else queued it.
  */
 #include <linux/hrtimer.h>
 #include <linux/ptrace.h>
@@ -77,6 +81,28 @@ static void usched_preempt_request(struct usched_worker *w)
 	}
 }
 
+/*
+ * Stop ticking (the worker sleeps, or preemption was turned off).  The
+ * state goes OFF first; then, if the worker woke up meanwhile, this
+ * callback or its sched_in (whichever wins the OFF -> ON exchange) starts
+ * the timer again.  Only the winner touches the timer, so it is never
+ * forwarded while queued by someone else.
+ */
+static enum hrtimer_restart usched_slice_off(struct usched_worker *w,
+					     struct hrtimer *t, u64 slice)
+{
+	atomic_set(&w->timer_state, USCHED_TIMER_OFF);
+	smp_mb();	/* pairs with the one in usched_preempt_sched_in() */
+	if (READ_ONCE(w->sleeping) || READ_ONCE(w->timer_stopped) ||
+	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF || !slice ||
+	    atomic_cmpxchg(&w->timer_state, USCHED_TIMER_OFF,
+			   USCHED_TIMER_ON) != USCHED_TIMER_OFF)
+		return HRTIMER_NORESTART;
+	w->seen_seq = READ_ONCE(w->slot->switch_seq);
+	hrtimer_forward_now(t, ns_to_ktime(slice));
+	return HRTIMER_RESTART;
+}
+
 /* Hard irq context, on the CPU that armed it. */
 static enum hrtimer_restart usched_slice_fn(struct hrtimer *t)
 {
@@ -86,12 +112,14 @@ static enum hrtimer_restart usched_slice_fn(struct hrtimer *t)
 	u32 seq;
 
 	if (READ_ONCE(w->unregistered) || READ_ONCE(w->timer_stopped) ||
-	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF || !slice)
-		return HRTIMER_NORESTART;
+	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF || !slice ||
+	    READ_ONCE(w->sleeping))
+		return usched_slice_off(w, t, slice);
 
 	seq = READ_ONCE(w->slot->switch_seq);
-	if (seq != w->seen_seq) {
-		w->seen_seq = seq;	/* a switch happened: a new slice began */
+	if (xchg(&w->slept, false) || seq != w->seen_seq) {
+		/* It slept, or a switch happened: a new slice began. */
+		w->seen_seq = seq;
 	} else {
 		usched_preempt_request(w);
 		/*
@@ -108,12 +136,9 @@ static enum hrtimer_restart usched_slice_fn(struct hrtimer *t)
 
 static void usched_preempt_defer(struct usched_worker *w)
 {
-	u64 grace = usched_grace_ns(READ_ONCE(w->slice_ns));
-
+	/* The timer already looks again a grace period later. */
 	WRITE_ONCE(w->slot->deferrals, w->slot->deferrals + 1);
 	usched_stat_inc(USCHED_STAT_PREEMPT_DEFERRALS);
-	if (!READ_ONCE(w->timer_stopped))
-		usched_slice_start(w, grace);
 }
 
 /*
@@ -198,6 +223,7 @@ void usched_preempt_init(struct usched_worker *w)
 	w->preempt_tw.func = usched_preempt_tw_fn;
 	w->preempt_mode = USCHED_PREEMPT_OFF;
 	w->timer_stopped = true;
+	atomic_set(&w->timer_state, USCHED_TIMER_OFF);
 }
 
 /* Process context; may sleep (waits for a running callback). */
@@ -205,26 +231,38 @@ void usched_preempt_exit(struct usched_worker *w)
 {
 	WRITE_ONCE(w->timer_stopped, true);
 	hrtimer_cancel(&w->slice_timer);
+	atomic_set(&w->timer_state, USCHED_TIMER_OFF);
 }
 
 /* Preemption off, interrupts on, no runqueue lock. */
 void usched_preempt_sched_in(struct usched_worker *w)
 {
-	if (!READ_ONCE(w->timer_stopped) ||
-	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF)
+	if (!READ_ONCE(w->sleeping))
 		return;
+	WRITE_ONCE(w->slept, true);
+	WRITE_ONCE(w->sleeping, false);
+	smp_mb();	/* pairs with the one in usched_slice_off() */
+	if (READ_ONCE(w->timer_stopped) ||
+	    READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF ||
+	    atomic_cmpxchg(&w->timer_state, USCHED_TIMER_OFF,
+			   USCHED_TIMER_ON) != USCHED_TIMER_OFF)
+		return;
+	/* Won OFF -> ON: the callback is not forwarding it (see above). */
 	w->seen_seq = READ_ONCE(w->slot->switch_seq);
-	WRITE_ONCE(w->timer_stopped, false);
+	WRITE_ONCE(w->slept, false);
 	usched_slice_start(w, READ_ONCE(w->slice_ns));
 }
 
-/* Runqueue lock held, interrupts off: try_to_cancel never waits. */
+/*
+ * Runqueue lock held, interrupts off: only a flag.  The timer stops itself
+ * at its next expiry (a sleeping worker is never preempted, and its slice
+ * restarts when it wakes); touching it from here would race with its
+ * callback on the CPU that armed it.
+ */
 void usched_preempt_sched_out(struct usched_worker *w, bool blocking)
 {
-	if (!blocking || READ_ONCE(w->timer_stopped))
-		return;
-	WRITE_ONCE(w->timer_stopped, true);
-	hrtimer_try_to_cancel(&w->slice_timer);
+	if (blocking)
+		WRITE_ONCE(w->sleeping, true);
 }
 
 /* USCHED_IOC_SET_SLICE, on the worker's own thread; checked by ioctl.c. */
@@ -239,7 +277,10 @@ int usched_preempt_set_slice(struct usched_worker *w, struct usched_slice *s)
 	if (s->mode == USCHED_PREEMPT_OFF)
 		return 0;
 	w->seen_seq = READ_ONCE(w->slot->switch_seq);
+	WRITE_ONCE(w->slept, false);
 	WRITE_ONCE(w->timer_stopped, false);
+	/* The callback is cancelled (above): nobody else starts it now. */
+	atomic_set(&w->timer_state, USCHED_TIMER_ON);
 	usched_slice_start(w, s->slice_ns);
 	return 0;
 }

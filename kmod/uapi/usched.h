@@ -41,6 +41,7 @@
 #define USCHED_FEAT_PREEMPT_REDIRECT	_BITULL(4)	/* slice timer, trampoline */
 #define USCHED_FEAT_STANDBY	_BITULL(5)	/* wake a standby on block */
 #define USCHED_FEAT_CLAIM	_BITULL(6)	/* slot claim word, GATE_STOLEN */
+#define USCHED_FEAT_GRANT_WORKER	_BITULL(7)	/* GRANT to one worker */
 
 /**
  * struct usched_version - USCHED_IOC_VERSION: what this module implements.
@@ -155,11 +156,13 @@ struct usched_park {
  * struct usched_target - USCHED_IOC_WAKE, USCHED_IOC_SET_STANDBY,
  * USCHED_IOC_GRANT.
  * @size: in: sizeof(struct usched_target)
- * @flags: in: must be 0
+ * @flags: in: GRANT: USCHED_GRANT_* bits; others: must be 0
  * @worker: in: WAKE: the worker to wake; SET_STANDBY: the worker whose
- *          blocking wakes @arg; GRANT: must be 0
+ *          blocking wakes @arg; GRANT: 0, or with USCHED_GRANT_WORKER
+ *          the gated worker to let through
  * @arg: in: SET_STANDBY: the standby worker id, or USCHED_NO_WORKER;
- *       GRANT: gate slots to add (0: none, only wake a waiter); WAKE: 0
+ *       GRANT: gate slots to add (0: none, only wake a waiter), 0 with
+ *       USCHED_GRANT_WORKER; WAKE: 0
  */
 struct usched_target {
 	__u32 size;
@@ -170,6 +173,14 @@ struct usched_target {
 
 #define USCHED_TARGET_SIZE_VER0	16
 #define USCHED_NO_WORKER	0xffffffffU
+
+/*
+ * USCHED_IOC_GRANT flags.  GRANT_WORKER: let exactly @worker through the
+ * gate, if it waits there now (else -EAGAIN), without touching gate_free:
+ * a scheduler gives a worker back the very slot that was taken from it.
+ */
+#define USCHED_GRANT_WORKER	_BITUL(0)
+#define USCHED_GRANT_FLAGS	(USCHED_GRANT_WORKER)
 
 /* USCHED_IOC_SET_SLICE modes */
 #define USCHED_PREEMPT_OFF	0

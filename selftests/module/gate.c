@@ -266,6 +266,14 @@ TEST(gate_setup_rejects_both_modes_einval)
 	close(fd);
 }
 
+static int ut_grant_worker(int fd, uint32_t id)
+{
+	struct usched_target t = { .size = sizeof(t),
+				   .flags = USCHED_GRANT_WORKER, .worker = id };
+
+	return ut_err(ioctl(fd, USCHED_IOC_GRANT, &t));
+}
+
 /* A GATE_STOLEN group with a parked second worker and a pipe. */
 struct stolen {
 	struct ut_map m;
@@ -392,6 +400,56 @@ TEST(gate_stolen_worker_fails_open_after_timeout)
 	EXPECT_EQ(0, st.g.ret);
 	EXPECT_EQ(1, st.m.hdr->gate_timeouts);
 	stolen_end(&st);
+}
+
+TEST(gate_grant_worker_lets_only_it_through)
+{
+	struct stolen st;
+	struct usched_worker_slot *slot;
+	uint64_t granted_at;
+	uint32_t c;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	slot = &st.m.slots[st.g.id];
+	/* Not at the gate yet (still blocked in its read): -EAGAIN. */
+	EXPECT_EQ(-EAGAIN, ut_grant_worker(st.g.fd, st.g.id));
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &c,
+		(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	ASSERT_EQ(1, ut_wait_kstate(&st.m, st.g.id, USCHED_W_GATED, 2000));
+	/* Not the other worker (parked, not gated), nor a bad id. */
+	EXPECT_EQ(-EAGAIN, ut_grant_worker(st.g.fd, st.other.id));
+	EXPECT_EQ(-EINVAL, ut_grant_worker(st.g.fd, 4));
+	EXPECT_EQ(-ESRCH, ut_grant_worker(st.g.fd, 3));
+	usleep(20000);
+	EXPECT_EQ(0, st.g.back_at);
+	granted_at = ut_now_ns();
+	ASSERT_EQ(0, ut_grant_worker(st.g.fd, st.g.id));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_LE(granted_at, st.g.back_at);
+	EXPECT_EQ(0, st.m.hdr->gate_free);	/* no slot of the shared pool */
+	EXPECT_EQ(1, st.m.hdr->grants);
+	EXPECT_EQ(0, st.m.hdr->gate_timeouts);
+	stolen_end(&st);
+}
+
+TEST(gate_grant_rejects_unknown_flags_and_arg)
+{
+	struct usched_target t = { .size = sizeof(t) };
+	struct ut_map m = { 0 };
+	int fd = ut_group(4, 64, USCHED_SETUP_GATE_STOLEN, 0, 0, &m);
+
+	ASSERT_LE(0, fd);
+	t.flags = 2;
+	EXPECT_EQ(-EINVAL, ut_err(ioctl(fd, USCHED_IOC_GRANT, &t)));
+	t.flags = USCHED_GRANT_WORKER;
+	t.arg = 1;
+	EXPECT_EQ(-EINVAL, ut_err(ioctl(fd, USCHED_IOC_GRANT, &t)));
+	munmap(m.base, m.size);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
