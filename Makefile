@@ -52,7 +52,8 @@ LDLIBS_U := -pthread -luring -lm
 # and its fork/setjmp use trips -Wclobbered.
 CFLAGS_T := $(CFLAGS_U) -Wno-sign-compare -Wno-clobbered
 
-LIB_SRCS := $(wildcard lib/usched/*.c) $(wildcard lib/usched/arch/x86_64/*.S)
+LIB_SRCS := $(wildcard lib/usched/*.c) $(wildcard lib/usched/arch/x86_64/*.c) \
+	    $(wildcard lib/usched/arch/x86_64/*.S)
 LIB_OBJS := $(patsubst %,$(B)/obj/%.o,$(LIB_SRCS))
 LIB_MAP  := lib/usched/libusched.map
 LIB_SONAME := libusched.so.1
@@ -122,16 +123,21 @@ $(B)/obj/%.S.o: %.S | $(UAPI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -c -o $@ $<
 
-$(LIB_A): $(LIB_OBJS)
+# All of the library's code in one section (see lib/usched/usched.lds).
+LIB_ONE := $(B)/obj/libusched.o
+$(LIB_ONE): $(LIB_OBJS) lib/usched/usched.lds
+	$(LD) -r -T lib/usched/usched.lds -o $@ $(LIB_OBJS)
+
+$(LIB_A): $(LIB_ONE)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS) $(wildcard $(LIB_MAP))
+$(LIB_SO): $(LIB_ONE) $(wildcard $(LIB_MAP))
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
 		$(if $(wildcard $(LIB_MAP)),-Wl$(comma)--version-script=$(LIB_MAP)) \
-		$(SANFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS_U)
+		$(SANFLAGS) -o $@ $(LIB_ONE) $(LDLIBS_U)
 	ln -sf $(LIB_SONAME) $(B)/lib/libusched.so
 
 comma := ,
@@ -179,3 +185,4 @@ lint:
 
 clean:
 	rm -rf build
+
