@@ -20,7 +20,7 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-#define USCHED_VERSION_STRING "1.0"
+#define USCHED_VERSION_STRING "1.2"
 
 unsigned int usched_max_workers = 256;
 module_param_named(max_workers, usched_max_workers, uint, 0644);

@@ -31,7 +31,7 @@ int usched_shm_alloc(struct usched_group *g)
 				 sizeof(struct usched_event));
 	u32 i;
 
-	/* Zeroed, and charged to the caller's memory cgroup. */
+	/* Zeroed (vmalloc_user); bounded by max_workers and max_ring_entries. */
 	g->shm = vmalloc_user(size);
 	if (!g->shm)
 		return -ENOMEM;

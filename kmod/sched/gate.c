@@ -8,8 +8,8 @@
  *                         irq_work wakes W's standby (if named)
  *   W: woken, sched_in (no rq lock): task_work_add(unblock_tw, TWA_RESUME)
  *   W: syscall returns; just before user mode, unblock_tw runs in process
- *      context: post UNBLOCKED (same thread, same ring lock, so it never
- *      overtakes its BLOCKED), end the slot claim (xchg to RUNNING), then,
+ *      context: end the slot claim (xchg to RUNNING), post UNBLOCKED (same
+ *      thread, same ring lock, so it never overtakes its BLOCKED), then,
  *      if G gates every unblocked worker (GATE), or gates stolen ones
  *      (GATE_STOLEN) and user space stole W's claim meanwhile, take a slot:
  *        a grant to W itself (USCHED_GRANT_WORKER), or

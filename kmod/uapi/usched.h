@@ -28,7 +28,7 @@
 #include <linux/types.h>
 
 #define USCHED_ABI_MAJOR	1
-#define USCHED_ABI_MINOR	1
+#define USCHED_ABI_MINOR	2
 
 /* ioctl type, free in Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define USCHED_IOC_MAGIC	0xD5
@@ -309,14 +309,17 @@ struct usched_shm_header {
  * @unblock_seq: K: incremented at each UNBLOCKED event
  * @blocks: K: times blocked, total
  * @preempts: K: preemptions delivered, total
- * @deferrals: K: preemptions deferred (nopreempt, trampoline, not user mode)
+ * @deferrals: K: preemptions deferred (nopreempt, inside the trampoline,
+ *             not in user mode, a system call about to restart, the last
+ *             signal still pending)
  * @gate_waits: K: times this worker waited at the gate
  * @claim: U/K: who owns the worker's scheduling slot while it is blocked:
  *         USCHED_CLAIM_SEQ(block_seq) | USCHED_CLAIM_* state.  The kernel
  *         stores BLOCKED (with the new block_seq) when it posts BLOCKED,
  *         and exchanges it for RUNNING before the worker returns to user
  *         space; user space may compare-and-swap BLOCKED to STOLEN (same
- *         sequence) to take the slot.  With USCHED_SETUP_GATE_STOLEN a
+ *         sequence) to take the slot, and STOLEN back to BLOCKED to give it
+ *         back before the worker returns.  With USCHED_SETUP_GATE_STOLEN a
  *         worker that finds STOLEN waits at the gate.  The sequence makes a
  *         stale compare-and-swap fail.  User space may store IDLE while
  *         the worker runs, before a wait that is not a block (an idle

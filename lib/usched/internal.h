@@ -50,6 +50,7 @@
 #define USCHED_RUNQ_SIZE	256	/* per slot, a power of two */
 
 struct usched_slot;
+struct usched_tlsv;
 struct usched_worker;
 struct usched_stack;
 struct usched_waiter;
@@ -121,7 +122,7 @@ struct usched_task {
 	int saved_errno;		/* task, at switch */
 	uint32_t nopreempt;		/* task: nesting of nopreempt regions */
 
-	void **tls;			/* task: usched_key_* values, or NULL */
+	struct usched_tlsv *tls;	/* task: usched_key_* values, or NULL */
 	uint64_t io_deadline;		/* task: usched_io_deadline() */
 
 	/* Task groups (taskgroup.c): under the group's lock. */
@@ -478,6 +479,7 @@ struct usched_stack *__usched_stack_get(size_t size) __hidden;
 void __usched_stack_put(struct usched_stack *s) __hidden;
 /* Abort with a message naming @t if its stack canary was overwritten. */
 void __usched_stack_check(struct usched_task *t) __hidden;
+void __usched_stack_init(void) __hidden;
 void __usched_stack_pool_drain(void) __hidden;
 bool __usched_stack_guard_hit(struct usched_task *t, uintptr_t addr) __hidden;
 

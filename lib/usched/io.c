@@ -4,9 +4,10 @@
  * per slot.
  *
  * Each slot has a ring (struct usched_io), used only by the worker holding
- * the slot, between __usched_enter() and __usched_leave() (the owner BUSY
- * protocol of sched.c: while BUSY is set the slot cannot be taken over, so
- * nobody else touches the ring's SQ or CQ).  A task's call puts one SQE on
+ * the slot, between __usched_enter() and __usched_leave() (sched.c's slot
+ * ownership: inside it, with the runtime part of the nopreempt word set,
+ * the slot cannot be taken over, so nobody else touches the ring's SQ or
+ * CQ).  A task's call puts one SQE on
  * the ring of the slot it runs on, with user_data pointing at a waiter on
  * the task's own stack, and parks.  Whoever holds that slot when the
  * completion arrives reaps it - the same worker, or another one after a

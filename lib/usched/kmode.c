@@ -25,10 +25,11 @@
  * left: the worker then runs without a slot until its task's next switch
  * (sched.c), when it looks for an idle slot or becomes a spare.
  *
- * A holder blocked inside runtime code (its slot's owner word BUSY, or its
- * nopreempt word set, as while it holds a runtime lock) is not taken over:
- * runtime code only blocks briefly (a contended lock), and taken over it
- * would wait at the gate with the lock held.
+ * A holder blocked inside runtime code (the runtime part of its nopreempt
+ * word set, as while it holds a runtime lock) is not taken over: runtime
+ * code only blocks briefly (a contended lock), and taken over it would
+ * wait at the gate with the lock held.  ABI 1.2 at least: the redirect
+ * sets nopreempt until the trampoline clears it.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -60,8 +61,10 @@ int __usched_kmode_open(void)
 	r = kioctl(USCHED_IOC_VERSION, &v);
 	if (r)
 		goto fail;
-	if (v.abi_major != USCHED_ABI_MAJOR || !(v.features & USCHED_FEAT_CLAIM) ||
-	    !(v.features & USCHED_FEAT_STANDBY)) {
+	if (v.abi_major != USCHED_ABI_MAJOR || v.abi_minor < 2 ||
+	    !(v.features & USCHED_FEAT_CLAIM) ||
+	    !(v.features & USCHED_FEAT_STANDBY) ||
+	    !(v.features & USCHED_FEAT_GRANT_WORKER)) {
 		r = -EPROTONOSUPPORT;
 		goto fail;
 	}

@@ -186,6 +186,7 @@ int usched_start(const struct usched_config *cfg)
 	rt.kfd = -1;
 	rt.nslots = c.slots;
 	__usched_arch_init();
+	__usched_stack_init();
 
 	rt.mode = USCHED_MODE_FALLBACK;
 	if (c.mode != USCHED_MODE_FALLBACK) {

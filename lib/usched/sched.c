@@ -234,6 +234,15 @@ static void reset_spinning(struct usched_worker *w)
 		__usched_wakep();
 }
 
+/* Stop spinning without finding work. */
+static void drop_spinning(struct usched_worker *w)
+{
+	if (!w->spinning)
+		return;
+	w->spinning = false;
+	atomic_fetch_sub_explicit(&rt.nspinning, 1, memory_order_seq_cst);
+}
+
 /* ---- finding work ------------------------------------------------------- */
 
 static uint32_t fastrand(struct usched_worker *w)
@@ -436,10 +445,12 @@ static void spare_wait(struct usched_worker *w)
 		/*
 		 * Already due, and it did not get a slot last time (all busy):
 		 * the holders fire it at their next scheduling point; look
-		 * again, to preempt one, a little later rather than spin.
+		 * again, to preempt one, a little later rather than spin (in
+		 * fallback mode the monitor does that: just sleep).
 		 */
 		if (deadline <= now)
-			deadline = now + TIMER_RETRY_NS;
+			deadline = rt.mode == USCHED_MODE_KERNEL ?
+				   now + TIMER_RETRY_NS : USCHED_NEVER;
 	}
 	atomic_fetch_add_explicit(&rt.st_parks, 1, memory_order_relaxed);
 	r = __usched_worker_park(w, deadline);
@@ -481,8 +492,10 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 		 * the gate to come back: give it the slot back first (its
 		 * task has been stuck since its syscall returned).
 		 */
-		if (s->stolen_from && __usched_kmode_give_back(w, s))
+		if (s->stolen_from && __usched_kmode_give_back(w, s)) {
+			drop_spinning(w);
 			return NULL;
+		}
 		/* Due timers first: their tasks go to runnext, ahead of the rest. */
 		if (__usched_timers_next() != USCHED_NEVER)
 			__usched_timers_run(__usched_now());
@@ -501,11 +514,7 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 			return NULL;
 
 		/* Nothing to run. */
-		if (w->spinning) {
-			w->spinning = false;
-			atomic_fetch_sub_explicit(&rt.nspinning, 1,
-						  memory_order_seq_cst);
-		}
+		drop_spinning(w);
 		if (s->io && __usched_io_inflight(s)) {
 			/* Keep the slot: its ring has completions to come. */
 			atomic_store_explicit(&s->io_waiting, 1,
@@ -575,9 +584,9 @@ static void run_task(struct usched_worker *w, struct usched_task *t)
 			memory_order_relaxed);
 	/*
 	 * Into task code: the slot may be taken over if the task blocks.  The
-	 * nopreempt word stays 1 until the task is on its own stack (it sets
-	 * its own count there): a preemption between here and the switch
-	 * would save this scheduler context as the task's.
+	 * nopreempt word keeps the scheduler's count until the task is on its
+	 * own stack (it sets its own count there): a preemption between here
+	 * and the switch would save this scheduler context as the task's.
 	 */
 	w->busy = 1;
 	__usched_leave(w);

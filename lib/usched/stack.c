@@ -131,8 +131,12 @@ static struct chunk *chunk_new(size_t size, int n)
 	return c;
 }
 
-/* Before any thread can need it: no lazy, racy initialisation. */
-__attribute__((constructor)) static void stack_page_size(void)
+/*
+ * From usched_start(), before any worker exists: not lazily (two workers
+ * would race), and not in a constructor (the program's own constructors
+ * may start the runtime before this library's run).
+ */
+void __usched_stack_init(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
 }

@@ -34,12 +34,10 @@
  * a park re-reads this_worker(): the task may have moved to another worker.
  *
  * Enter the bracket before anything that reads the worker's state, such
- * as __usched_self() (this_worker()->cur): a task preempted between the
- * two loads would read whatever task its old worker runs now, if
- * preempted tasks could resume elsewhere.  sync_np_enter() itself relies
- * on __usched_np_inc() being safe against that (see the report on
- * internal.h: a %gs-relative increment, or resuming preempted tasks on
- * their worker as usched.h promises).
+ * as __usched_self() (this_worker()->cur).  The library's own code is
+ * never preempted anyway (usched_text, preempt.c), and __usched_np_inc()
+ * is a single %gs-relative instruction, so the count always lands on the
+ * word of the worker the task runs on.
  */
 static inline void sync_np_enter(void)
 {

@@ -26,6 +26,14 @@
 static usched_lock_t keys_lock;
 static void (*key_dtor[USCHED_KEYS_MAX])(void *);	/* under keys_lock */
 static bool key_used[USCHED_KEYS_MAX];			/* under keys_lock */
+/* Bumped (under keys_lock) when a key is deleted: older values are stale. */
+static uint32_t key_gen[USCHED_KEYS_MAX];
+
+/* One value, with the generation of the key it was set under. */
+struct usched_tlsv {
+	void *v;
+	uint32_t gen;
+};
 
 int *usched_errno_location(void)
 {
@@ -42,7 +50,7 @@ int usched_key_create(usched_key_t *key, void (*dtor)(void *))
 	usched_lock(&keys_lock);
 	for (i = 0; i < USCHED_KEYS_MAX; i++)
 		if (!key_used[i]) {
-			key_used[i] = true;
+			__atomic_store_n(&key_used[i], true, __ATOMIC_RELAXED);
 			key_dtor[i] = dtor;
 			break;
 		}
@@ -61,8 +69,10 @@ int usched_key_delete(usched_key_t key)
 	__usched_np_enter();
 	usched_lock(&keys_lock);
 	if (key < USCHED_KEYS_MAX && key_used[key]) {
-		key_used[key] = false;
+		__atomic_store_n(&key_used[key], false, __ATOMIC_RELAXED);
 		key_dtor[key] = NULL;
+		/* Values set under it read as NULL, even if the number returns. */
+		__atomic_store_n(&key_gen[key], key_gen[key] + 1, __ATOMIC_RELEASE);
 		r = 0;
 	}
 	usched_unlock(&keys_lock);
@@ -79,9 +89,9 @@ static void thread_values_init(void)
 	pthread_key_create(&thread_values, free);
 }
 
-static void ***values_of(struct usched_task *t)
+static struct usched_tlsv **values_of(struct usched_task *t)
 {
-	static __thread void **tv;
+	static __thread struct usched_tlsv *tv;
 
 	if (t)
 		return &t->tls;
@@ -93,9 +103,10 @@ static void ***values_of(struct usched_task *t)
 int usched_setspecific(usched_key_t key, const void *value)
 {
 	struct usched_task *t = cur_task();
-	void ***vp, **v;
+	struct usched_tlsv **vp, *v;
 
-	if (key >= USCHED_KEYS_MAX || !key_used[key])
+	if (key >= USCHED_KEYS_MAX || !__atomic_load_n(&key_used[key],
+						       __ATOMIC_RELAXED))
 		return -EINVAL;
 	vp = values_of(t);
 	v = *vp;
@@ -107,19 +118,22 @@ int usched_setspecific(usched_key_t key, const void *value)
 		if (!t)
 			pthread_setspecific(thread_values, v);
 	}
-	v[key] = (void *)value;
+	v[key].v = (void *)value;
+	v[key].gen = __atomic_load_n(&key_gen[key], __ATOMIC_ACQUIRE);
 	return 0;
 }
 
 void *usched_getspecific(usched_key_t key)
 {
 	struct usched_task *t = cur_task();
-	void **v;
+	struct usched_tlsv *v;
 
 	if (key >= USCHED_KEYS_MAX)
 		return NULL;
 	v = *values_of(t);
-	return v ? v[key] : NULL;
+	if (!v || v[key].gen != __atomic_load_n(&key_gen[key], __ATOMIC_ACQUIRE))
+		return NULL;
+	return v[key].v;
 }
 
 void __usched_tls_destroy(struct usched_task *t)
@@ -134,13 +148,14 @@ void __usched_tls_destroy(struct usched_task *t)
 	for (round = 0; round < DTOR_ROUNDS && again; round++) {
 		again = false;
 		for (i = 0; i < USCHED_KEYS_MAX; i++) {
-			val = t->tls[i];
+			val = t->tls[i].v;
 			if (!val)
 				continue;
-			t->tls[i] = NULL;
+			t->tls[i].v = NULL;
 			__usched_np_enter();
 			usched_lock(&keys_lock);
-			dtor = key_used[i] ? key_dtor[i] : NULL;
+			dtor = key_used[i] && t->tls[i].gen == key_gen[i] ?
+			       key_dtor[i] : NULL;
 			usched_unlock(&keys_lock);
 			__usched_np_exit();
 			if (dtor) {
