@@ -67,7 +67,7 @@ static int usched_ioc_version(void __user *argp)
 	v.features = USCHED_FEAT_EVENTS | USCHED_FEAT_PARK | USCHED_FEAT_GATE |
 		     USCHED_FEAT_STANDBY | USCHED_FEAT_PREEMPT_SIGNAL |
 		     USCHED_FEAT_PREEMPT_REDIRECT | USCHED_FEAT_CLAIM |
-		     USCHED_FEAT_GRANT_WORKER;
+		     USCHED_FEAT_GRANT_WORKER | USCHED_FEAT_PREEMPT_NOW;
 	v.max_workers = READ_ONCE(usched_max_workers);
 	v.max_ring_entries = READ_ONCE(usched_max_ring_entries);
 	v.slot_size = USCHED_SLOT_SIZE;
@@ -203,6 +203,10 @@ static int usched_ioc_target(struct usched_group *g, void __user *argp,
 		if (t.worker >= g->max_workers)
 			return -EINVAL;
 		return usched_wake_id(g, t.worker);
+	case USCHED_CMD(USCHED_IOC_PREEMPT):
+		if (t.arg || t.worker >= g->max_workers)
+			return -EINVAL;
+		return usched_preempt_now(g, t.worker);
 	case USCHED_CMD(USCHED_IOC_SET_STANDBY):
 		if (t.worker >= g->max_workers)
 			return -EINVAL;
@@ -289,6 +293,7 @@ long usched_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case USCHED_CMD(USCHED_IOC_SET_STANDBY):
 	case USCHED_CMD(USCHED_IOC_GRANT):
 	case USCHED_CMD(USCHED_IOC_SET_SLICE):
+	case USCHED_CMD(USCHED_IOC_PREEMPT):
 		break;
 	default:
 		return -ENOTTY;

@@ -219,6 +219,7 @@ void usched_preempt_exit(struct usched_worker *w);
 void usched_preempt_sched_in(struct usched_worker *w);
 void usched_preempt_sched_out(struct usched_worker *w, bool blocking);
 int usched_preempt_set_slice(struct usched_worker *w, struct usched_slice *s);
+int usched_preempt_now(struct usched_group *g, u32 id);
 
 /* stats.c */
 void usched_stat_inc(enum usched_stat s);

@@ -265,6 +265,32 @@ void usched_preempt_sched_out(struct usched_worker *w, bool blocking)
 		WRITE_ONCE(w->sleeping, true);
 }
 
+/*
+ * USCHED_IOC_PREEMPT, from any thread of the process: the task_work the
+ * slice timer would queue, and a kick (an IPI if it runs on another CPU)
+ * so a running worker goes through its return to user mode soon.  A
+ * sleeping worker is not woken (TWA_RESUME): no EINTR, unlike a signal.
+ */
+int usched_preempt_now(struct usched_group *g, u32 id)
+{
+	struct usched_worker *w;
+	int ret = 0;
+
+	rcu_read_lock();
+	w = usched_worker_get_rcu(g, id);
+	if (!w)
+		ret = -ESRCH;
+	else if (READ_ONCE(w->preempt_mode) == USCHED_PREEMPT_OFF ||
+		 READ_ONCE(w->timer_stopped))
+		ret = -EINVAL;
+	else
+		usched_preempt_request(w);
+	if (!ret)
+		kick_process(w->task);
+	rcu_read_unlock();
+	return ret;
+}
+
 /* USCHED_IOC_SET_SLICE, on the worker's own thread; checked by ioctl.c. */
 int usched_preempt_set_slice(struct usched_worker *w, struct usched_slice *s)
 {

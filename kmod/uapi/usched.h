@@ -42,6 +42,7 @@
 #define USCHED_FEAT_STANDBY	_BITULL(5)	/* wake a standby on block */
 #define USCHED_FEAT_CLAIM	_BITULL(6)	/* slot claim word, GATE_STOLEN */
 #define USCHED_FEAT_GRANT_WORKER	_BITULL(7)	/* GRANT to one worker */
+#define USCHED_FEAT_PREEMPT_NOW	_BITULL(8)	/* USCHED_IOC_PREEMPT */
 
 /**
  * struct usched_version - USCHED_IOC_VERSION: what this module implements.
@@ -154,15 +155,21 @@ struct usched_park {
 
 /**
  * struct usched_target - USCHED_IOC_WAKE, USCHED_IOC_SET_STANDBY,
- * USCHED_IOC_GRANT.
+ * USCHED_IOC_GRANT, USCHED_IOC_PREEMPT.
+ *
+ * PREEMPT: deliver a preemption to @worker now, as its slice timer would
+ * (same mode, same checks), at its next return to user mode: a running
+ * worker is interrupted (an IPI), a sleeping one is not woken, and no
+ * system call sees EINTR.  -EINVAL when it has no slice set (mode OFF).
  * @size: in: sizeof(struct usched_target)
  * @flags: in: GRANT: USCHED_GRANT_* bits; others: must be 0
- * @worker: in: WAKE: the worker to wake; SET_STANDBY: the worker whose
+ * @worker: in: WAKE: the worker to wake; PREEMPT: the worker to preempt;
+ *          SET_STANDBY: the worker whose
  *          blocking wakes @arg; GRANT: 0, or with USCHED_GRANT_WORKER
  *          the gated worker to let through
  * @arg: in: SET_STANDBY: the standby worker id, or USCHED_NO_WORKER;
  *       GRANT: gate slots to add (0: none, only wake a waiter), 0 with
- *       USCHED_GRANT_WORKER; WAKE: 0
+ *       USCHED_GRANT_WORKER; WAKE, PREEMPT: 0
  */
 struct usched_target {
 	__u32 size;
@@ -224,6 +231,7 @@ struct usched_slice {
 #define USCHED_IOC_SET_STANDBY	_IOW(USCHED_IOC_MAGIC, 0x07, struct usched_target)
 #define USCHED_IOC_GRANT	_IOW(USCHED_IOC_MAGIC, 0x08, struct usched_target)
 #define USCHED_IOC_SET_SLICE	_IOW(USCHED_IOC_MAGIC, 0x09, struct usched_slice)
+#define USCHED_IOC_PREEMPT	_IOW(USCHED_IOC_MAGIC, 0x0a, struct usched_target)
 
 /*
  * Shared memory.  Single-copy atomic fields; "K" = written by the kernel

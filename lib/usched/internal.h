@@ -596,6 +596,7 @@ void __usched_kmode_standby_scan(struct usched_worker *w) __hidden;
 /* Give @s back to the worker it was taken from, if it waits at the gate. */
 bool __usched_kmode_give_back(struct usched_worker *w, struct usched_slot *s) __hidden;
 int __usched_kmode_set_slice(struct usched_worker *w) __hidden;
+int __usched_kmode_preempt(struct usched_worker *w) __hidden;
 
 /* ---- fallback monitor (monitor.c) --------------------------------------- */
 

@@ -64,7 +64,8 @@ int __usched_kmode_open(void)
 	if (v.abi_major != USCHED_ABI_MAJOR || v.abi_minor < 2 ||
 	    !(v.features & USCHED_FEAT_CLAIM) ||
 	    !(v.features & USCHED_FEAT_STANDBY) ||
-	    !(v.features & USCHED_FEAT_GRANT_WORKER)) {
+	    !(v.features & USCHED_FEAT_GRANT_WORKER) ||
+	    !(v.features & USCHED_FEAT_PREEMPT_NOW)) {
 		r = -EPROTONOSUPPORT;
 		goto fail;
 	}
@@ -157,6 +158,13 @@ int __usched_kmode_set_standby(struct usched_worker *holder, uint32_t kid)
 				   .arg = kid };
 
 	return kioctl(USCHED_IOC_SET_STANDBY, &t);
+}
+
+int __usched_kmode_preempt(struct usched_worker *w)
+{
+	struct usched_target t = { .size = sizeof(t), .worker = w->kid };
+
+	return kioctl(USCHED_IOC_PREEMPT, &t);
 }
 
 int __usched_kmode_set_slice(struct usched_worker *w)

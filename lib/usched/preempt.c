@@ -233,11 +233,22 @@ void __usched_preempt_worker_fini(struct usched_worker *w)
 	w->altstack = NULL;
 }
 
+/*
+ * Preempt @w now.  Kernel mode: the module queues the same redirect its
+ * slice timer would, at @w's next return to user mode, and never makes a
+ * system call of @w fail with EINTR.  Fallback mode: SIGURG (the monitor
+ * only aims it at a thread it saw running: nanosleep, poll and the like
+ * fail with EINTR when a handler interrupts them).
+ */
 void __usched_preempt_worker(struct usched_worker *w)
 {
 	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	if (async_ok && tid)
+	if (!async_ok || !tid)
+		return;
+	if (w->kslot)
+		__usched_kmode_preempt(w);
+	else
 		syscall(SYS_tgkill, getpid(), tid, rt.preempt_signo);
 }
 

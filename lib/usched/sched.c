@@ -389,7 +389,11 @@ static bool acquire_slot(struct usched_worker *w)
 	return s != NULL;
 }
 
-/* Kernel mode: the module's view of whether @w runs (not blocked). */
+/*
+ * Kernel mode: any holder will do (a sleeping one takes the preemption
+ * when it returns to user mode, without EINTR), but one the module sees
+ * running is better.
+ */
 static bool kmode_running(struct usched_worker *w)
 {
 	return w->kslot && __atomic_load_n(&w->kslot->kstate, __ATOMIC_RELAXED) ==
@@ -399,8 +403,9 @@ static bool kmode_running(struct usched_worker *w)
 /*
  * Due timers and every slot busy: preempt a holder that runs task code, so
  * that the timer's task waits for a preemption, not for a whole slice.
- * Only a holder seen running (@running): a signal would interrupt a
- * blocking call with EINTR (nanosleep, poll, ... are never restarted).
+ * Only a holder seen running (@running): in fallback mode a signal would
+ * interrupt a blocking call with EINTR (nanosleep, poll, ... are never
+ * restarted); in kernel mode the module's USCHED_IOC_PREEMPT cannot.
  */
 void __usched_preempt_for_timer(bool (*running)(struct usched_worker *w))
 {

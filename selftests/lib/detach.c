@@ -306,16 +306,19 @@ TEST(detach_blocking_read_in_nopreempt_region)
  * redirect, which acts only on the way back to user mode, can.
  */
 struct eintr {
-	atomic_int stop;
-	int eintr, calls;
+	atomic_int stop, done;
+	atomic_int eintr, calls, returned;
+	_Atomic uint64_t ticks;
 };
 
 static int ticker_fn(void *arg)
 {
 	struct eintr *e = arg;
 
-	while (!atomic_load(&e->stop))
+	while (!atomic_load(&e->stop)) {
 		usched_sleep(200 * US);
+		atomic_fetch_add(&e->ticks, 1);
+	}
 	return 0;
 }
 
@@ -326,9 +329,10 @@ static int ns_sleeper_fn(void *arg)
 	int i;
 
 	for (i = 0; i < 25; i++) {
-		e->calls++;
+		atomic_fetch_add(&e->calls, 1);
 		if (nanosleep(&ts, NULL) && errno == EINTR)
-			e->eintr++;
+			atomic_fetch_add(&e->eintr, 1);
+		atomic_fetch_add(&e->returned, 1);
 		usched_yield();
 	}
 	return 0;
@@ -347,14 +351,51 @@ static int eintr_main(void *arg)
 	return 0;
 }
 
+/* A plain thread: says where things stand if the run takes too long. */
+static void *eintr_watch(void *arg)
+{
+	struct eintr *e = arg;
+	uint64_t t0 = ut_now(), next = t0 + patience() / 2;
+
+	while (!atomic_load(&e->done)) {
+		ut_thread_sleep_ms(20);
+		if (ut_now() < next)
+			continue;
+		struct usched_stats st = ut_stats();
+
+		fprintf(stderr, "# still running after %llu ms: sleeper %d "
+			"calls, %d returned; ticker %llu ticks; stats: %u "
+			"workers, %llu tasks, %llu switches, %llu blocks, "
+			"%llu handovers, %llu gate waits, %llu preempts, %llu "
+			"parks\n", (unsigned long long)(ut_now() - t0) / MS,
+			atomic_load(&e->calls), atomic_load(&e->returned),
+			(unsigned long long)atomic_load(&e->ticks), st.workers,
+			(unsigned long long)st.tasks_live,
+			(unsigned long long)st.switches,
+			(unsigned long long)st.blocks,
+			(unsigned long long)st.handovers,
+			(unsigned long long)st.gate_waits,
+			(unsigned long long)st.preempts,
+			(unsigned long long)st.parks);
+		next += patience() / 2;
+	}
+	return NULL;
+}
+
 TEST(detach_nanosleep_no_spurious_eintr)
 {
 	struct eintr e = { 0 };
+	pthread_t th;
+	int r;
 
-	ASSERT_UT_OK(ut_run_slots(1, eintr_main, &e));
-	TH_LOG("%d of %d nanosleep(2) calls failed with EINTR", e.eintr,
-	       e.calls);
-	EXPECT_EQ(0, e.eintr);
+	ASSERT_EQ(0, pthread_create(&th, NULL, eintr_watch, &e));
+	r = ut_run_slots(1, eintr_main, &e);
+	atomic_store(&e.done, 1);
+	pthread_join(th, NULL);
+	ASSERT_UT_OK(r);
+	TH_LOG("%d of %d nanosleep(2) calls failed with EINTR",
+	       atomic_load(&e.eintr), atomic_load(&e.calls));
+	EXPECT_EQ(0, atomic_load(&e.eintr));
 }
 
 /* ---- several blocked at once ------------------------------------------- */

@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -345,6 +346,60 @@ TEST(runtime_main_returns_result_after_all_tasks)
 	/* No function: an error, and the runtime is stopped again. */
 	EXPECT_GT(0, usched_main(NULL, NULL, NULL));
 	EXPECT_EQ(-1, usched_mode());
+}
+
+/* ---- from a constructor ------------------------------------------------ */
+
+/*
+ * A program may start the runtime before main(): from a constructor (a
+ * C++ static initialiser, a library's init).  This one runs before any
+ * constructor of default priority, libusched's included, when this
+ * program is run again with USCHED_CTOR_CHILD=1.  Fails until core bug #8
+ * is fixed (stack.c sets page_size in a constructor of its own: before
+ * it, every stack allocation fails, "out of memory for the stack of task
+ * 1 (main)"; see the report).
+ */
+static int ctor_task(void *arg)
+{
+	return 42;
+}
+
+static int ctor_main(void *arg)
+{
+	usched_task_t *t;
+
+	T_EQ(0, ut_spawn(&t, ctor_task, NULL));
+	return ut_join(t);
+}
+
+__attribute__((constructor(101))) static void ctor_child(void)
+{
+	const char *e = getenv("USCHED_CTOR_CHILD");
+
+	if (e && !strcmp(e, "1"))
+		_exit(ut_run_slots(1, ctor_main, NULL));
+}
+
+TEST(runtime_usable_from_a_constructor)
+{
+	char *argv[] = { "ctor-child", NULL };
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int status;
+	pid_t pid;
+
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		setenv("USCHED_CTOR_CHILD", "1", 1);
+		execv(exe, argv);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
 }
 
 /* ---- mode -------------------------------------------------------------- */

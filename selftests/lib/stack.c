@@ -8,8 +8,8 @@
  * flat).
  *
  * The overflow child is this program run again (USCHED_STACK_CHILD=1 in
- * its environment, caught by a constructor before the harness starts), so
- * that a sanitizer's own SIGSEGV handler can be switched off for it
+ * its environment, caught by main() before the harness starts), so that a
+ * sanitizer's own SIGSEGV handler can be switched off for it
  * (handle_segv=0) and the library's report is what we read.
  */
 #include <fcntl.h>
@@ -58,13 +58,10 @@ static int overflow_main(void *arg)
 	return 2;	/* not reached: the child dies first */
 }
 
-__attribute__((constructor)) static void overflow_child(void)
+/* The child's whole life (from main(), see the end of this file). */
+static int overflow_child(void)
 {
-	const char *e = getenv("USCHED_STACK_CHILD");
-
-	if (!e || strcmp(e, "1"))
-		return;
-	_exit(ut_run_slots(1, overflow_main, NULL) + 100);
+	return ut_run_slots(1, overflow_main, NULL) + 100;
 }
 
 static const char *exe_path(void)
@@ -329,4 +326,12 @@ TEST(stack_reused_custom_size_rss_bounded)
 	check_reuse(_metadata, &r);
 }
 
-TEST_HARNESS_MAIN
+/* TEST_HARNESS_MAIN, with the overflow child's way in. */
+int main(int argc, char **argv)
+{
+	const char *e = getenv("USCHED_STACK_CHILD");
+
+	if (e && !strcmp(e, "1"))
+		return overflow_child();
+	return test_harness_run(argc, argv);
+}

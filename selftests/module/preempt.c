@@ -308,6 +308,75 @@ TEST_F(preempt, redirect_pending_until_trampoline_clears_nopreempt)
 	slot->nopreempt = 0;
 }
 
+/* USCHED_IOC_PREEMPT: now, from another thread, long before the slice. */
+struct kicker {
+	int fd;
+	uint32_t id;
+	int rounds, ret;
+	volatile int stop;
+};
+
+static int preempt_now(int fd, uint32_t id)
+{
+	struct usched_target t = { .size = sizeof(t), .worker = id };
+
+	return ut_err(ioctl(fd, USCHED_IOC_PREEMPT, &t));
+}
+
+static void *kicker_fn(void *p)
+{
+	struct kicker *k = p;
+	int i;
+
+	for (i = 0; i < k->rounds && !k->stop; i++) {
+		usleep(20000);
+		k->ret |= preempt_now(k->fd, k->id);
+	}
+	return NULL;
+}
+
+TEST_F(preempt, preempt_now_redirects_a_running_worker)
+{
+	unsigned long bad = 0, before = __atomic_load_n(&tramp_count, __ATOMIC_RELAXED);
+	struct kicker k = { .fd = self->fd, .id = self->id, .rounds = 10 };
+	uint64_t end = ut_now_ns() + 3000 * MS;
+	pthread_t t;
+
+	tramp_spin = 0;
+	ASSERT_EQ(0, set_gs(&self->m.slots[self->id]));
+	/* Off: nothing to deliver. */
+	EXPECT_EQ(-EINVAL, preempt_now(self->fd, self->id));
+	EXPECT_EQ(-EINVAL, preempt_now(self->fd, 2));
+	EXPECT_EQ(-ESRCH, preempt_now(self->fd, self->id ? 0 : 1));
+	/* A 10 s slice: every delivery here comes from the ioctl. */
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_REDIRECT,
+			       10000 * MS, 0, test_tramp, TRAMP_LEN));
+	ASSERT_EQ(0, pthread_create(&t, NULL, kicker_fn, &k));
+	while (ut_now_ns() < end && tramp_count - before < 5)
+		bad += spin_check(200000);
+	k.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_OFF, 0, 0, NULL, 0));
+	EXPECT_EQ(0, k.ret);
+	EXPECT_EQ(0, bad);
+	EXPECT_LE(5, tramp_count - before);
+}
+
+/* A parked worker is not woken by it, and sees no EINTR. */
+TEST_F(preempt, preempt_now_leaves_a_sleeper_asleep)
+{
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_SIGNAL,
+			       10000 * MS, SIGUSR2, NULL, 0));
+	struct kicker k = { .fd = self->fd, .id = self->id, .rounds = 3 };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, kicker_fn, &k));
+	EXPECT_EQ(-ETIMEDOUT, ut_park(self->fd, self->id, ut_now_ns() + 200 * MS));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, set_slice(self->fd, self->id, USCHED_PREEMPT_OFF, 0, 0, NULL, 0));
+	EXPECT_EQ(0, k.ret);
+}
+
 TEST_F(preempt, redirect_never_nested_inside_trampoline)
 {
 	unsigned long bad = 0, before = __atomic_load_n(&tramp_count, __ATOMIC_RELAXED);
