@@ -240,6 +240,12 @@ struct usched_worker {
 
 	uint64_t rand;			/* self: xorshift state for stealing */
 	void *altstack;			/* self: our sigaltstack, or NULL */
+
+	/* Self, in runtime code: recently freed tasks and stacks, for reuse. */
+	struct usched_task *task_cache;
+	uint32_t ntask_cache;
+	uint32_t nstack_cache;
+	struct usched_stack *stack_cache;
 	uint32_t standby_named;		/* kernel mode: standby kid we named */
 };
 
@@ -487,6 +493,8 @@ bool __usched_stack_guard_hit(struct usched_task *t, uintptr_t addr) __hidden;
 
 void __usched_task_exit(struct usched_task *t, int result) __hidden;
 void __usched_task_free(struct usched_task *t) __hidden;
+/* Free a worker's cached tasks (usched_stop(), workers gone). */
+void __usched_task_cache_drain(struct usched_worker *w) __hidden;
 struct usched_task *__usched_task_new(const struct usched_attr *attr,
 				      usched_fn_t fn, void *arg) __hidden;
 

@@ -155,6 +155,8 @@ static void teardown(void)
 	for (i = 0; i < rt.nworkers; i++)
 		if (rt.workers[i]) {
 			pthread_join(rt.workers[i]->thread, NULL);
+			/* Its cached stacks go with their chunks, below. */
+			__usched_task_cache_drain(rt.workers[i]);
 			free(rt.workers[i]);
 			rt.workers[i] = NULL;
 		}

@@ -148,13 +148,23 @@ static size_t round_size(size_t size)
 	return (size + page_size - 1) & ~(size_t)(page_size - 1);
 }
 
+#define STACK_CACHE_MAX	64	/* per worker: default-size stacks, hot */
+
 struct usched_stack *__usched_stack_get(size_t size)
 {
+	struct usched_worker *w = this_worker();
 	struct usched_stack *s = NULL;
 	struct chunk *c;
 	int i;
 
 	size = round_size(size);
+	/* The worker's own cache first: no lock, and still warm. */
+	if (w && w->stack_cache && size == w->stack_cache->size) {
+		s = w->stack_cache;
+		w->stack_cache = s->next;
+		w->nstack_cache--;
+		goto got;
+	}
 	usched_lock(&pool_lock);
 	if (!pool_size)
 		__atomic_store_n(&pool_size, round_size(0), __ATOMIC_RELAXED);
@@ -185,6 +195,7 @@ struct usched_stack *__usched_stack_get(size_t size)
 		}
 	}
 	usched_unlock(&pool_lock);
+got:
 #ifdef USCHED_ASAN
 	/* A reused stack may hold the poison of the frames it last ran. */
 	if (s)
@@ -202,8 +213,17 @@ struct usched_stack *__usched_stack_get(size_t size)
  */
 void __usched_stack_put(struct usched_stack *s)
 {
+	struct usched_worker *w = this_worker();
 	/* pool_size is set before any stack exists and never changes then. */
 	bool odd = s->size != __atomic_load_n(&pool_size, __ATOMIC_RELAXED);
+
+	/* Called on the worker, off the stack: keep a few warm ones here. */
+	if (!odd && w && w->nstack_cache < STACK_CACHE_MAX) {
+		s->next = w->stack_cache;
+		w->stack_cache = s;
+		w->nstack_cache++;
+		return;
+	}
 
 	/* Odd sizes always; default ones beyond the pool's hot set. */
 	if (odd || __atomic_load_n(&pool_len, __ATOMIC_RELAXED) >= POOL_KEEP_HOT)

@@ -33,10 +33,42 @@ void usched_attr_init(struct usched_attr *attr)
 	attr->size = sizeof(*attr);
 }
 
+#define TASK_CACHE_MAX	256	/* per worker */
+
+/*
+ * Task structs come from the calling worker's cache when it has one (no
+ * lock: only this worker's runtime code touches it, and runtime code is
+ * never preempted nor switched in between), else from malloc().
+ */
+static struct usched_task *task_alloc(void)
+{
+	struct usched_worker *w = this_worker();
+	struct usched_task *t;
+
+	if (w && w->task_cache) {
+		t = w->task_cache;
+		w->task_cache = t->next;
+		w->ntask_cache--;
+		return t;
+	}
+	return malloc(sizeof(*t));
+}
+
+void __usched_task_cache_drain(struct usched_worker *w)
+{
+	struct usched_task *t;
+
+	while ((t = w->task_cache)) {
+		w->task_cache = t->next;
+		free(t);
+	}
+	w->ntask_cache = 0;
+}
+
 struct usched_task *__usched_task_new(const struct usched_attr *attr,
 				      usched_fn_t fn, void *arg)
 {
-	struct usched_task *t = malloc(sizeof(*t));
+	struct usched_task *t = task_alloc();
 
 	if (!t)
 		return NULL;
@@ -64,8 +96,16 @@ struct usched_task *__usched_task_new(const struct usched_attr *attr,
 
 void __usched_task_free(struct usched_task *t)
 {
+	struct usched_worker *w = this_worker();
+
 	__usched_san_task_free(t);
 	free(t->tls);
+	if (w && w->ntask_cache < TASK_CACHE_MAX) {
+		t->next = w->task_cache;
+		w->task_cache = t;
+		w->ntask_cache++;
+		return;
+	}
 	free(t);
 }
 
