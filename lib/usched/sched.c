@@ -39,8 +39,12 @@
 #include "internal.h"
 #include "san.h"
 
-/* A due timer with every slot busy: how soon the watcher looks again. */
-#define TIMER_RETRY_NS	200000ull
+/*
+ * A due timer with every slot busy: how soon the watcher looks again (in
+ * fallback mode the monitor also preempts for it, at its own ticks).
+ */
+#define TIMER_RETRY_NS		200000ull
+#define TIMER_RETRY_FB_NS	1000000ull
 
 struct usched_rt __usched_rt;
 __thread struct usched_worker *__usched_worker
@@ -437,7 +441,7 @@ static void spare_wait(struct usched_worker *w)
 	struct usched_worker *none = NULL;
 	uint64_t deadline = USCHED_NEVER;
 	bool watcher = false;
-	int r;
+	int r = -ETIMEDOUT;
 
 	if (atomic_load_explicit(&rt.stopping, memory_order_acquire) == 2)
 		return;
@@ -448,17 +452,22 @@ static void spare_wait(struct usched_worker *w)
 		watcher = true;
 		deadline = __usched_timers_next();
 		/*
-		 * Already due, and it did not get a slot last time (all busy):
-		 * the holders fire it at their next scheduling point; look
-		 * again, to preempt one, a little later rather than spin (in
-		 * fallback mode the monitor does that: just sleep).
+		 * Already due, and every slot busy: the holders fire it at
+		 * their next scheduling point; look again (to preempt one, or
+		 * to take a slot that went idle) a little later rather than
+		 * spin.
 		 */
-		if (deadline <= now)
-			deadline = rt.mode == USCHED_MODE_KERNEL ?
-				   now + TIMER_RETRY_NS : USCHED_NEVER;
+		if (deadline <= now) {
+			/* An idle slot can fire it at once: no sleep at all. */
+			if (atomic_load_explicit(&rt.nidle, memory_order_acquire))
+				goto due;
+			deadline = now + (rt.mode == USCHED_MODE_KERNEL ?
+					  TIMER_RETRY_NS : TIMER_RETRY_FB_NS);
+		}
 	}
 	atomic_fetch_add_explicit(&rt.st_parks, 1, memory_order_relaxed);
 	r = __usched_worker_park(w, deadline);
+due:
 	if (watcher)
 		atomic_store(&rt.timer_watcher, NULL);
 	if (rt.mode == USCHED_MODE_KERNEL)
