@@ -186,3 +186,179 @@ lint:
 clean:
 	rm -rf build
 
+# ==== benchmarks (tools/bench) ==============================================
+# make bench         every workload on every implementation: the host, then
+#                    a VM per kernel; prints one table, writes build/bench/
+# make bench-quick   the same, smaller (a few minutes)
+# make bench-smoke   each benchmark once at its smallest (host, and kbench
+#                    in one VM): fails only when a benchmark crashes or
+#                    hangs; results in build/bench-smoke/
+# make bench-report  Documentation/performance.md and Documentation/perf/
+#                    from build/bench/
+# make bench-deps    Go 1.23 and gnuplot (tools/deps.sh --bench)
+#
+# The workload programs sit two folders below tools/bench/c/, out of reach
+# of `make tools`, so that a library change never breaks `make tools`; they
+# are built here into build/tools/bench/, which tools/vm-run packs into the
+# guest.  The Go and plain-thread peers are static.
+
+GO ?= $(firstword $(wildcard /usr/lib/go-1.23/bin/go) go)
+GOBUILD = cd tools/bench/go && CGO_ENABLED=0 GOTOOLCHAIN=local \
+	  $(GO) build -trimpath -buildvcs=false
+BENCH_OUT := build/tools/bench
+BENCH_H := $(wildcard tools/bench/c/common/*.h)
+
+.PHONY: bench bench-quick bench-smoke bench-report bench-deps bench-progs
+
+bench: bench-deps
+	@tools/bench/run
+
+bench-quick: bench-deps
+	@tools/bench/run --quick
+
+bench-smoke: bench-deps
+	@tools/bench/run --smoke -o build/bench-smoke
+
+bench-report: build/bench/bin/benchtab
+	@tools/bench/report
+
+bench-deps:
+	@tools/deps.sh --bench
+
+bench-progs: $(BENCH_OUT)/gobench $(BENCH_OUT)/cbench $(BENCH_OUT)/ubench \
+	     $(BENCH_OUT)/kbench $(BENCH_OUT)/bench-exec build/bench/bin/benchtab
+
+$(BENCH_OUT)/gobench: $(wildcard tools/bench/go/*.go) tools/bench/go/go.mod
+	@mkdir -p $(@D)
+	$(GOBUILD) -o $(CURDIR)/$@ .
+
+build/bench/bin/benchtab: $(wildcard tools/bench/go/benchtab/*.go) tools/bench/go/go.mod
+	@mkdir -p $(@D)
+	$(GOBUILD) -o $(CURDIR)/$@ ./benchtab
+
+$(BENCH_OUT)/cbench: tools/bench/c/pthread/cbench.c $(BENCH_H)
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+		-static -o $@ $< -pthread
+
+$(BENCH_OUT)/ubench: tools/bench/c/usched/ubench.c $(BENCH_H) $(LIB_A) $(UAPI_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -o $@ $< $(LIB_A) $(LDLIBS_U)
+
+$(BENCH_OUT)/bench-exec: tools/bench/bench-exec
+	@mkdir -p $(@D)
+	cp $< $@
+
+# ==== install, examples, packaging checks (issue 7) ==========================
+# make install        the library (libusched.so.1 with its symbol versions,
+#                     libusched.a), <usched.h>, <linux/usched.h>, usched.pc,
+#                     the man pages, the udev rule, a modules-load.d example,
+#                     and usched.ko for KVER into /lib/modules/KVER/updates
+#                     (then depmod).  PREFIX (default /usr/local), DESTDIR;
+#                     INSTALL_MODULE=0 leaves the module out (DKMS builds it)
+# make uninstall      removes the same files (same PREFIX, DESTDIR, KVER)
+# make examples       examples/*.c into build/examples/
+# make examples-check the examples, run and checked on the host (TAP)
+# make dkms-check     dkms add/build/remove against every kernel's headers
+# make install-check  install into a temporary DESTDIR, build the examples
+#                     out of tree with pkg-config only, run them
+# make tools-check    uschedtop, usched-trace and the gdb helper on the host
+# Documentation/install.md describes all of it.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/usched
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+MODULEDIR ?= /lib/modules/$(KVER)/updates
+INSTALL_MODULE ?= 1
+INSTALL ?= install
+# DEPMOD=true skips depmod (a package's postinst runs it instead).
+DEPMOD ?= depmod
+DESTDIR ?=
+
+LIB_VERSION := $(shell sed -n 's/^\#define USCHED_VERSION_MAJOR[[:space:]]*//p' lib/usched/usched.h).$(shell \
+		sed -n 's/^\#define USCHED_VERSION_MINOR[[:space:]]*//p' lib/usched/usched.h)
+LIB_REAL := libusched.so.$(LIB_VERSION)
+PC_FILE := $(B)/lib/usched.pc
+MAN_PAGES := $(wildcard man/man*/*.[0-9])
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
+
+.PHONY: install install-lib install-module uninstall examples examples-check \
+	dkms-check install-check tools-check
+
+# usched.pc names PREFIX: written anew at every install.
+install-lib: lib
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(LIB_VERSION)|' dist/usched.pc.in > $(PC_FILE)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(LIB_REAL)
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libusched.so
+	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libusched.a
+	$(INSTALL) -m 644 lib/usched/usched.h $(DESTDIR)$(INCLUDEDIR)/usched.h
+	$(INSTALL) -m 644 kmod/uapi/usched.h $(DESTDIR)$(INCLUDEDIR)/linux/usched.h
+	$(INSTALL) -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/usched.pc
+	@for p in $(MAN_PAGES); do \
+		d=$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p)); \
+		$(INSTALL) -d $$d && $(INSTALL) -m 644 $$p $$d/ || exit 1; \
+	done; echo "installed $(words $(MAN_PAGES)) man pages into $(DESTDIR)$(MANDIR)"
+	$(INSTALL) -m 644 dist/60-usched.rules $(DESTDIR)$(UDEVRULESDIR)/60-usched.rules
+	$(INSTALL) -m 644 dist/modules-load.d-usched.conf $(DESTDIR)$(DOCDIR)/modules-load.d-usched.conf
+	@if [ -z "$(DESTDIR)" ]; then ldconfig 2>/dev/null || true; \
+		udevadm control --reload 2>/dev/null || true; fi
+
+install-module: module
+	$(INSTALL) -d $(DESTDIR)$(MODULEDIR)
+	$(INSTALL) -m 644 $(MODDIR)/usched.ko $(DESTDIR)$(MODULEDIR)/usched.ko
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "$(DEPMOD) -a $(KVER)"; $(DEPMOD) -a $(KVER); \
+	elif $(DEPMOD) -b $(DESTDIR) $(KVER) 2>/dev/null; then \
+		echo "$(DEPMOD) -b $(DESTDIR) $(KVER)"; \
+	else \
+		echo "note: depmod -b $(DESTDIR) $(KVER) failed: run depmod -a $(KVER) once installed"; \
+	fi
+
+install: install-lib $(if $(filter 1,$(INSTALL_MODULE)),install-module)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libusched.so $(DESTDIR)$(LIBDIR)/libusched.a \
+	      $(DESTDIR)$(INCLUDEDIR)/usched.h $(DESTDIR)$(INCLUDEDIR)/linux/usched.h \
+	      $(DESTDIR)$(PKGCONFIGDIR)/usched.pc \
+	      $(DESTDIR)$(UDEVRULESDIR)/60-usched.rules \
+	      $(DESTDIR)$(DOCDIR)/modules-load.d-usched.conf
+	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/$(notdir $(patsubst %/,%,$(dir $(p))))/$(notdir $(p)))
+	@rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ "$(INSTALL_MODULE)" = 1 ] && [ -e $(DESTDIR)$(MODULEDIR)/usched.ko ]; then \
+		echo "rm -f $(DESTDIR)$(MODULEDIR)/usched.ko"; \
+		rm -f $(DESTDIR)$(MODULEDIR)/usched.ko; \
+		if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(KVER); \
+		else $(DEPMOD) -b $(DESTDIR) $(KVER) 2>/dev/null || true; fi; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then ldconfig 2>/dev/null || true; fi
+
+examples: $(EXAMPLES)
+
+$(B)/examples/%: examples/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_U) $(CFLAGS_U) -o $@ $< $(LIB_A) $(LDLIBS_U)
+
+examples-check: examples
+	@tools/examples-check
+
+dkms-check:
+	@tools/dkms-check
+
+install-check:
+	@tools/install-check
+
+tools-check: lib tools examples
+	@tools/tools-check
