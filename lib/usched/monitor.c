@@ -188,6 +188,7 @@ static void *monitor_main(void *arg)
 	uint32_t i;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "usched-mon");
 	while (!atomic_load_explicit(&rt.monitor_stop, memory_order_acquire)) {
 		__usched_futex_wait(&rt.monitor_stop, 0, __usched_now() + tick);
 		now = __usched_now();

@@ -10,6 +10,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -24,10 +25,13 @@ static void *worker_thread(void *arg)
 {
 	struct usched_worker *w = arg;
 	pthread_attr_t a;
+	char name[16];
 	bool spare;
 	int r;
 
 	__usched_worker = w;
+	snprintf(name, sizeof(name), "usched-w%u", w->id);
+	pthread_setname_np(pthread_self(), name);
 	/* Release: the monitor reads it (0 until then: not yet looked at). */
 	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	w->rand = (uint64_t)w->tid * 0x9e3779b97f4a7c15ull | 1;
