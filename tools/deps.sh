@@ -5,11 +5,14 @@
 #
 # Idempotent: every step first checks whether its result is already there,
 # and a run that finds nothing to do says so and exits 0.  It installs:
-#   * build tools, sparse, liburing-dev, QEMU, a static busybox, cpio;
+#   * build tools, sparse, liburing-dev, QEMU, a static busybox, cpio,
+#     dkms and gdb (tools/dkms-check, tools/tools-check);
 #   * the headers of Debian's cloud kernels 6.1 (bookworm) and 6.12
-#     (bookworm-backports, whose apt source is added if missing);
-#   * the matching kernel images, unpacked into the cache (not installed
-#     into /boot: the host never boots them, only QEMU does);
+#     (bookworm-backports, whose apt source is added if missing), and of
+#     its PREEMPT_RT kernel 6.12 (bookworm-backports);
+#   * the matching kernel images, unpacked into the cache (the host never
+#     boots them, only QEMU does; 6.12's headers depend on their image, so
+#     apt also installs those into /boot, and they are copied from there);
 #   * kselftest's headers and checkpatch.pl, taken from linux-source-6.12.
 #
 # Usage: tools/deps.sh [--bench]      (--bench also installs Go and gnuplot)
@@ -68,10 +71,23 @@ k61=$(echo "$rels" | grep '^6\.1\.' | tail -1)
 k612=$(echo "$rels" | grep '^6\.12\.' | grep -v -- '-rt-' | tail -1)
 [ -n "$k61" ] || die "no 6.1 cloud kernel found in apt (bookworm)"
 [ -n "$k612" ] || die "no 6.12 cloud kernel found in apt (bookworm-backports)"
+# The PREEMPT_RT kernel: the newest 6.12 that linux-image-rt-amd64 points
+# to (bookworm-backports).
+rt_releases() {
+	apt-cache show linux-image-rt-amd64 2>/dev/null |
+		sed -n 's/^Depends: linux-image-\([^ ]*-rt-amd64\) .*/\1/p' | sort -uV
+}
+krt=$(rt_releases | grep '^6\.12\.' | tail -1)
+if [ -z "$krt" ]; then
+	apt_update
+	krt=$(rt_releases | grep '^6\.12\.' | tail -1)
+fi
+[ -n "$krt" ] || die "no 6.12 PREEMPT_RT kernel found in apt (bookworm-backports)"
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
-      busybox-static liburing-dev sparse pkg-config file cppcheck
-      linux-source-6.12 "linux-headers-$k61" "linux-headers-$k612")
+      busybox-static liburing-dev sparse pkg-config file cppcheck dkms gdb
+      linux-source-6.12 "linux-headers-$k61" "linux-headers-$k612"
+      "linux-headers-$krt")
 [ $want_bench = 1 ] && pkgs+=(golang-1.23-go gnuplot-nox)
 
 missing=()
@@ -102,9 +118,18 @@ if [ -z "$qemu_ver" ] || dpkg --compare-versions "$qemu_ver" lt 1:8; then
 fi
 
 # Kernel images, unpacked into the cache for QEMU.
-for k in "$k61" "$k612"; do
+for k in "$k61" "$k612" "$krt"; do
 	dst=$CACHE/kernels/$k
 	[ -s "$dst/vmlinuz" ] && continue
+	mkdir -p "$dst"
+	if [ -s "/boot/vmlinuz-$k" ]; then
+		# Installed by apt with its headers: the same file as in the .deb.
+		say "copying kernel image $k from /boot"
+		cp "/boot/vmlinuz-$k" "$dst/vmlinuz.tmp"
+		mv "$dst/vmlinuz.tmp" "$dst/vmlinuz"
+		did=1
+		continue
+	fi
 	apt_update
 	say "fetching kernel image $k"
 	tmp=$(mktemp -d)
@@ -119,7 +144,7 @@ for k in "$k61" "$k612"; do
 	did=1
 done
 # Each kernel id is a folder: vmlinuz (what QEMU boots), build (the KDIR).
-for k in "$k61" "$k612"; do
+for k in "$k61" "$k612" "$krt"; do
 	[ -L "$CACHE/kernels/$k/build" ] && continue
 	ln -sfn "/usr/src/linux-headers-$k" "$CACHE/kernels/$k/build"
 	did=1
@@ -155,9 +180,18 @@ if ! cmp -s "$CACHE/kernels.list.tmp" "$CACHE/kernels.list" 2>/dev/null; then
 else
 	rm -f "$CACHE/kernels.list.tmp"
 fi
+# The PREEMPT_RT kernel id, for tools/check's rt lane (not in kernels.list:
+# `make modules` and the lint's per-kernel builds stay on the cloud kernels).
+echo "$krt" > "$CACHE/kernels.rt.tmp"
+if ! cmp -s "$CACHE/kernels.rt.tmp" "$CACHE/kernels.rt" 2>/dev/null; then
+	mv "$CACHE/kernels.rt.tmp" "$CACHE/kernels.rt"
+	did=1
+else
+	rm -f "$CACHE/kernels.rt.tmp"
+fi
 
 if [ $did = 0 ]; then
-	say "all dependencies present; nothing to do (kernels: $k61, $k612)"
+	say "all dependencies present; nothing to do (kernels: $k61, $k612, $krt)"
 else
-	say "done (kernels: $k61, $k612; cache: $CACHE)"
+	say "done (kernels: $k61, $k612, $krt; cache: $CACHE)"
 fi
