@@ -6,7 +6,8 @@
 # Idempotent: every step first checks whether its result is already there,
 # and a run that finds nothing to do says so and exits 0.  It installs:
 #   * build tools, sparse, liburing-dev, QEMU, a static busybox, cpio,
-#     dkms and gdb (tools/dkms-check, tools/tools-check);
+#     dkms and gdb (tools/dkms-check, tools/tools-check), groff and man-db
+#     (tools/man-check);
 #   * the headers of Debian's cloud kernels 6.1 (bookworm) and 6.12
 #     (bookworm-backports, whose apt source is added if missing), and of
 #     its PREEMPT_RT kernel 6.12 (bookworm-backports);
@@ -85,7 +86,7 @@ fi
 [ -n "$krt" ] || die "no 6.12 PREEMPT_RT kernel found in apt (bookworm-backports)"
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
-      busybox-static liburing-dev sparse pkg-config file cppcheck dkms gdb
+      busybox-static liburing-dev sparse pkg-config file cppcheck dkms gdb groff-base man-db
       linux-source-6.12 "linux-headers-$k61" "linux-headers-$k612"
       "linux-headers-$krt")
 [ $want_bench = 1 ] && pkgs+=(golang-1.23-go gnuplot-nox)
