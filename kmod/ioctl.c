@@ -67,7 +67,8 @@ static int usched_ioc_version(void __user *argp)
 	v.features = USCHED_FEAT_EVENTS | USCHED_FEAT_PARK | USCHED_FEAT_GATE |
 		     USCHED_FEAT_STANDBY | USCHED_FEAT_PREEMPT_SIGNAL |
 		     USCHED_FEAT_PREEMPT_REDIRECT | USCHED_FEAT_CLAIM |
-		     USCHED_FEAT_GRANT_WORKER | USCHED_FEAT_PREEMPT_NOW;
+		     USCHED_FEAT_GRANT_WORKER | USCHED_FEAT_PREEMPT_NOW |
+		     USCHED_FEAT_GATE_WAKES_STANDBY;
 	v.max_workers = READ_ONCE(usched_max_workers);
 	v.max_ring_entries = READ_ONCE(usched_max_ring_entries);
 	v.slot_size = USCHED_SLOT_SIZE;

@@ -14,7 +14,8 @@
  *      (GATE_STOLEN) and user space stole W's claim meanwhile, take a slot:
  *        a grant to W itself (USCHED_GRANT_WORKER), or
  *        G->gate_free > 0: take it, go;
- *        else wait (killable) until USCHED_IOC_GRANT frees one, or fail
+ *        else wake W's standby (user space may hand a slot back), and
+ *        wait (killable) until USCHED_IOC_GRANT frees one, or fail
  *        open: after gate_timeout_ns (event GATE_OPEN, reason 1), when the
  *        group shuts down (reason 2), or when W is its only worker (reason 3).
  *
@@ -117,6 +118,21 @@ void usched_gate_shutdown(struct usched_group *g)
 	wake_up_all(&g->gate_wq);
 }
 
+/*
+ * A worker starts waiting at the gate: wake the standby it names, as
+ * USCHED_IOC_WAKE would (a permit), so that user space hears of the wait
+ * even when every other worker sleeps.  Typically the standby is the
+ * worker that took this one's slot over, and hands it back
+ * (USCHED_FEAT_GATE_WAKES_STANDBY).  Process context (task_work).
+ */
+static void usched_gate_wake_standby(struct usched_worker *w)
+{
+	u32 sb = READ_ONCE(w->standby);
+
+	if (sb != USCHED_NO_WORKER)
+		usched_wake_id(w->g, sb);
+}
+
 /* The condition of the gate wait; sets *why when the gate fails open. */
 static bool usched_gate_pass(struct usched_worker *w, int *why)
 {
@@ -162,6 +178,7 @@ static void usched_gate_wait(struct usched_worker *w)
 	 */
 	smp_mb();
 	usched_stat_inc(USCHED_STAT_GATE_WAITS);
+	usched_gate_wake_standby(w);
 
 	/* Killable: a fatal signal always gets through. */
 	left = wait_event_killable_timeout(g->gate_wq, usched_gate_pass(w, &why),

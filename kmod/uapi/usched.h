@@ -28,7 +28,7 @@
 #include <linux/types.h>
 
 #define USCHED_ABI_MAJOR	1
-#define USCHED_ABI_MINOR	2
+#define USCHED_ABI_MINOR	3
 
 /* ioctl type, free in Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define USCHED_IOC_MAGIC	0xD5
@@ -43,6 +43,7 @@
 #define USCHED_FEAT_CLAIM	_BITULL(6)	/* slot claim word, GATE_STOLEN */
 #define USCHED_FEAT_GRANT_WORKER	_BITULL(7)	/* GRANT to one worker */
 #define USCHED_FEAT_PREEMPT_NOW	_BITULL(8)	/* USCHED_IOC_PREEMPT */
+#define USCHED_FEAT_GATE_WAKES_STANDBY	_BITULL(9)	/* gate wait wakes standby */
 
 /**
  * struct usched_version - USCHED_IOC_VERSION: what this module implements.

@@ -247,6 +247,8 @@ struct usched_worker {
 	uint32_t nstack_cache;
 	struct usched_stack *stack_cache;
 	uint32_t standby_named;		/* kernel mode: standby kid we named */
+	/* Kernel mode, under rt.lock: took our slot over, named our standby. */
+	struct usched_worker *standby_pin;
 };
 
 /* ---- the runtime -------------------------------------------------------- */
@@ -396,6 +398,8 @@ int __usched_worker_spawn_with(struct usched_slot *s, bool spinning) __hidden;
 int __usched_worker_park(struct usched_worker *w, uint64_t deadline) __hidden;
 void __usched_worker_wake(struct usched_worker *w) __hidden;
 /* Name the head spare as the standby of every holder (kernel mode). */
+bool __usched_kmode_return_slot(struct usched_worker *w,
+				struct usched_slot *s) __hidden;
 void __usched_standby_update(void) __hidden;
 
 /* ---- task park protocol (park.c) --------------------------------------- */

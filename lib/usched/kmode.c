@@ -14,11 +14,14 @@
  * over (__usched_kmode_standby_scan): a compare-and-swap of the claim word
  * from BLOCKED to STOLEN (the sequence in it makes a stale one fail), then
  * of the slot's owner from the holder to itself.  It runs the slot's tasks
- * at once, and names a new standby.  When the blocked syscall completes,
- * the module sees STOLEN and holds the old holder at the gate, before it
- * returns to user mode.  The slot's new holder gives it back at its next
- * scheduling point (__usched_kmode_give_back(): a GRANT to exactly that
- * worker), and becomes a spare again: the old holder carries on as if
+ * at once, names a new standby for the others, and itself as the old
+ * holder's standby.  When the blocked syscall completes, the module sees
+ * STOLEN and holds the old holder at the gate, before it returns to user
+ * mode, and wakes that standby (ABI 1.3), idle or not.  The slot's new
+ * holder gives it back at its next scheduling point
+ * (__usched_kmode_give_back(): a GRANT to exactly that worker, which
+ * names the runtime's standby again), and becomes a spare again: the old
+ * holder carries on as if
  * nothing happened, even if its task never calls the runtime again.  A
  * holder whose slot nobody took returns at once, without a syscall.  The
  * gate fails open after its bound (100 ms) and when no other worker is
@@ -32,6 +35,7 @@
  * sets nopreempt until the trampoline clears it.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -40,6 +44,8 @@
 #include "internal.h"
 
 #define RING_ENTRIES	64	/* the event ring is not read: counters suffice */
+/* How long a slot's returner waits for a holder between unblock and gate. */
+#define RETURN_WAIT_NS	2000000ull
 
 static int kioctl(unsigned long cmd, void *arg)
 {
@@ -197,7 +203,7 @@ void __usched_standby_update(void)
 	for (i = 0; i < rt.nworkers; i++) {
 		w = rt.workers[i];
 		if (!w || w == sb || w->kid == USCHED_NO_WORKER ||
-		    w->standby_named == kid)
+		    w->standby_named == kid || w->standby_pin)
 			continue;
 		if (!__usched_kmode_set_standby(w, kid))
 			w->standby_named = kid;
@@ -267,7 +273,7 @@ static bool steal(struct usched_slot *s, struct usched_worker *thief)
 
 void __usched_kmode_standby_scan(struct usched_worker *w)
 {
-	struct usched_worker *nsb = NULL;
+	struct usched_worker *nsb = NULL, *h;
 	struct usched_slot *s = NULL;
 	bool more = false;
 	uint32_t i, c;
@@ -284,6 +290,17 @@ void __usched_kmode_standby_scan(struct usched_worker *w)
 	atomic_fetch_add_explicit(&rt.st_handovers, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rt.st_blocks, 1, memory_order_relaxed);
 	usched_lock(&rt.lock);
+	/*
+	 * The old holder names this worker its standby until it has its slot
+	 * back: when its syscall completes and it waits at the gate, the
+	 * module wakes this worker (ABI 1.3), even from an idle park, and
+	 * __usched_kmode_give_back() lets it through.
+	 */
+	h = s->stolen_from;
+	if (!__usched_kmode_set_standby(h, w->kid)) {
+		h->standby_pin = w;
+		h->standby_named = w->kid;
+	}
 	/* This worker holds s now; a spare becomes the next standby. */
 	w->role = ROLE_HOLDER;
 	w->next_slot = s;
@@ -317,6 +334,19 @@ static int grant_worker(struct usched_worker *h)
 	return kioctl(USCHED_IOC_GRANT, &t);
 }
 
+/* @h names the runtime's standby again (its slot came back, or is lost). */
+static void unpin_standby(struct usched_worker *h)
+{
+	usched_lock(&rt.lock);
+	if (h->standby_pin) {
+		h->standby_pin = NULL;
+		rt.standby_changed = true;
+	}
+	usched_unlock(&rt.lock);
+	if (rt.standby_changed)
+		__usched_standby_update();
+}
+
 /*
  * @w holds @s, taken from s->stolen_from while it was blocked.  If that
  * worker now waits at the gate (its syscall returned) and still counts @s
@@ -340,6 +370,8 @@ bool __usched_kmode_give_back(struct usched_worker *w, struct usched_slot *s)
 		s->stolen_from = NULL;
 		return false;
 	}
+	/* Its standby is the real one again before it can block again. */
+	unpin_standby(h);
 	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
 			      memory_order_release);
 	r = grant_worker(h);
@@ -350,6 +382,55 @@ bool __usched_kmode_give_back(struct usched_worker *w, struct usched_slot *s)
 		s->stolen_from = NULL;
 		return false;
 	}
+	s->stolen_from = NULL;
+	w->slot = NULL;
+	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);
+	atomic_fetch_add_explicit(&rt.st_gate_waits, 1, memory_order_relaxed);
+	return true;
+}
+
+/*
+ * @w holds @s, taken from s->stolen_from while that worker was blocked,
+ * and has nothing to run: give @s back now instead of idling it.  While
+ * the old holder is still blocked, move its claim from STOLEN back to
+ * BLOCKED (the same sequence): the module then lets it return without
+ * the gate, and it finds its slot as it left it.  When its syscall has
+ * already completed, it is at the gate or a few instructions from it:
+ * wait for it there (bounded) and grant it.  True when @w no longer
+ * holds @s (it is then a spare without a slot).
+ */
+bool __usched_kmode_return_slot(struct usched_worker *w, struct usched_slot *s)
+{
+	struct usched_worker *h = s->stolen_from;
+	uint64_t until;
+	uint32_t c;
+
+	/* Its fields are stable: it is in the kernel until it has @s. */
+	if (h->slot != s) {
+		s->stolen_from = NULL;
+		return false;
+	}
+	/* Its __usched_enter() waits for the outcome. */
+	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
+			      memory_order_release);
+	c = __atomic_load_n(&h->kslot->claim, __ATOMIC_ACQUIRE);
+	if ((c & USCHED_CLAIM_STATE) == USCHED_CLAIM_STOLEN &&
+	    __atomic_compare_exchange_n(&h->kslot->claim, &c,
+			(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_BLOCKED, false,
+			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		goto returned;
+	until = __usched_now() + RETURN_WAIT_NS;
+	do {
+		if (__atomic_load_n(&h->kslot->kstate, __ATOMIC_ACQUIRE) ==
+		    USCHED_W_GATED && !grant_worker(h))
+			goto returned;
+		sched_yield();	/* it may need this CPU to reach the gate */
+	} while (__usched_now() < until);
+	/* It never showed up at the gate: keep the slot after all. */
+	atomic_store_explicit(&s->owner, OWNER_TAKEN(w), memory_order_release);
+	return false;
+returned:
+	unpin_standby(h);
 	s->stolen_from = NULL;
 	w->slot = NULL;
 	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);

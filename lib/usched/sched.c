@@ -375,6 +375,11 @@ static bool acquire_slot(struct usched_worker *w)
 	struct usched_slot *s;
 
 	usched_lock(&rt.lock);
+	/* Kernel mode: its slot is not coming back; name the real standby. */
+	if (w->standby_pin) {
+		w->standby_pin = NULL;
+		rt.standby_changed = true;
+	}
 	s = w->next_slot;
 	w->next_slot = NULL;
 	if (!s && w->role == ROLE_HOLDER)
@@ -388,7 +393,7 @@ static bool acquire_slot(struct usched_worker *w)
 		spare_push_locked(w);	/* lost its slot: wakep may use it */
 	}
 	usched_unlock(&rt.lock);
-	if (!s && rt.standby_changed)
+	if (rt.standby_changed)
 		__usched_standby_update();
 	return s != NULL;
 }
@@ -529,6 +534,13 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 
 		/* Nothing to run. */
 		drop_spinning(w);
+		/*
+		 * Kernel mode: a slot taken over goes back to the worker it
+		 * was taken from (with its ring and its queues), rather than
+		 * idle here while that worker waits at the gate for it.
+		 */
+		if (s->stolen_from && __usched_kmode_return_slot(w, s))
+			return NULL;
 		if (s->io && __usched_io_inflight(s)) {
 			/* Keep the slot: its ring has completions to come. */
 			atomic_store_explicit(&s->io_waiting, 1,

@@ -436,6 +436,105 @@ TEST(gate_grant_worker_lets_only_it_through)
 	stolen_end(&st);
 }
 
+/*
+ * User space stole the claim, then changed its mind before the call
+ * completed (STOLEN back to BLOCKED, same sequence): no gate.
+ */
+TEST(unstolen_claim_returns_without_gate)
+{
+	struct stolen st;
+	struct usched_worker_slot *slot;
+	uint32_t c, stolen;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	slot = &st.m.slots[st.g.id];
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	stolen = (c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN;
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &c, stolen, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &stolen, c, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_EQ(0, slot->gate_waits);
+	EXPECT_EQ(0, st.m.hdr->gate_timeouts);
+	EXPECT_EQ(USCHED_CLAIM_RUNNING, slot->claim & USCHED_CLAIM_STATE);
+	stolen_end(&st);
+}
+
+/* A parked worker that records how its park ended, and when. */
+struct sleeper {
+	struct gated g;
+	int park_ret;
+	uint64_t woke_at;
+};
+
+static void *sleeper_fn(void *p)
+{
+	struct sleeper *s = p;
+
+	s->g.ret = ut_register(s->g.fd, &s->g.id);
+	__atomic_store_n(&s->g.registered, 1, __ATOMIC_RELEASE);
+	if (s->g.ret)
+		return NULL;
+	s->park_ret = ut_park(s->g.fd, s->g.id, ut_now_ns() + 10000 * MS);
+	s->woke_at = ut_now_ns();
+	ut_unregister(s->g.fd, s->g.id);
+	return NULL;
+}
+
+/*
+ * The worker that took a blocked worker's slot over names itself that
+ * worker's standby and sleeps: the blocked worker, its syscall done and
+ * held at the gate, wakes it (ABI 1.3), so it can hand the slot back
+ * at once instead of the gate failing open on its time bound.
+ */
+TEST(gate_wait_wakes_the_named_standby)
+{
+	struct stolen st;
+	struct sleeper sb = { 0 };
+	struct usched_version v = { .size = sizeof(v) };
+	struct usched_worker_slot *slot;
+	uint64_t gated_at;
+	pthread_t t;
+	uint32_t c;
+
+	ASSERT_EQ(0, stolen_start(&st, 3000 * MS));
+	ASSERT_EQ(0, ut_err(ioctl(st.g.fd, USCHED_IOC_VERSION, &v)));
+	EXPECT_TRUE(v.features & USCHED_FEAT_GATE_WAKES_STANDBY);
+	sb.g.fd = st.g.fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, sleeper_fn, &sb));
+	while (!sb.g.registered)
+		usleep(1000);
+	ASSERT_EQ(0, sb.g.ret);
+	ASSERT_EQ(1, ut_wait_kstate(&st.m, sb.g.id, USCHED_W_PARKED, 2000));
+	/* Named after the block: the block itself woke nobody. */
+	ASSERT_EQ(0, ut_target(st.g.fd, USCHED_IOC_SET_STANDBY, st.g.id,
+			       sb.g.id));
+	slot = &st.m.slots[st.g.id];
+	c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+	ASSERT_TRUE(__atomic_compare_exchange_n(&slot->claim, &c,
+		(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_STOLEN, 0,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	usleep(20000);
+	EXPECT_EQ(0, sb.woke_at);
+	gated_at = ut_now_ns();
+	ASSERT_EQ(1, write(st.p[1], "x", 1));
+	pthread_join(t, NULL);
+	/* Woken by a permit (0), long before its 10 s deadline. */
+	EXPECT_EQ(0, sb.park_ret);
+	EXPECT_LE(gated_at, sb.woke_at);
+	EXPECT_GT(gated_at + 2000 * MS, sb.woke_at);
+	ASSERT_EQ(1, ut_wait_kstate(&st.m, st.g.id, USCHED_W_GATED, 2000));
+	EXPECT_EQ(0, st.g.back_at);
+	ASSERT_EQ(0, ut_grant_worker(st.g.fd, st.g.id));
+	pthread_join(st.t, NULL);
+	EXPECT_EQ(0, st.g.ret);
+	EXPECT_EQ(0, st.m.hdr->gate_timeouts);
+	stolen_end(&st);
+}
+
 TEST(gate_grant_rejects_unknown_flags_and_arg)
 {
 	struct usched_target t = { .size = sizeof(t) };
