@@ -502,6 +502,7 @@ static void io_cancel(struct io_waiter *wt)
 	/* Else the retry loop sends the async cancel once back on the slot. */
 }
 
+#define IO_EINTR_RETRIES	8	/* io_run(): spurious io-wq -EINTRs retried */
 #define IO_ERESTART_FIRST	512	/* ERESTARTSYS .. ERESTART_RESTARTBLOCK, */
 #define IO_ERESTART_LAST	516	/* kernel-internal, leaked by io-wq ops */
 
@@ -588,6 +589,7 @@ static long io_run(struct io_op *op, uint64_t deadline)
 	struct usched_task *t = w ? w->cur : NULL;
 	struct io_waiter wt;
 	struct usched_io *io;
+	int tries = 0;
 	long r;
 
 	if (!t) {
@@ -595,6 +597,7 @@ static long io_run(struct io_op *op, uint64_t deadline)
 		return io_plain(op);
 	}
 	op->deadline = min_u64(deadline, t->io_deadline);
+again:
 	__usched_np_inc(w);
 	if (atomic_load_explicit(&t->cancelled, memory_order_relaxed)) {
 		__usched_np_dec(w);
@@ -627,6 +630,21 @@ static long io_run(struct io_op *op, uint64_t deadline)
 	__usched_leave(w);
 	r = io_wait_done(&wt);
 	__usched_np_dec(this_worker());
+	/*
+	 * -EINTR before the deadline, the task not cancelled: io-wq's own
+	 * interruption of the worker that ran the op (6.1 can hand a stale
+	 * cancellation of an earlier op to the next one), never a signal
+	 * of this task's, and nothing was transferred: submit again, as
+	 * SA_RESTART would.  Not a close (the fd is gone) nor a connect
+	 * (it goes on: a second one says EALREADY).
+	 */
+	if (r == -EINTR && op->kind != IO_CLOSE && op->kind != IO_CONNECT &&
+	    ++tries <= IO_EINTR_RETRIES &&
+	    !atomic_load_explicit(&t->cancelled, memory_order_relaxed) &&
+	    (op->deadline == USCHED_NEVER || __usched_now() < op->deadline)) {
+		w = this_worker();
+		goto again;
+	}
 	return r;
 
 plain:
