@@ -6,6 +6,9 @@
  *
  *   ut_vm()          the VM runner set USCHED_VM=1: scale heavy tests down
  *                    (TCG is 5-10x slower, and the guest has 2 GiB)
+ *   ut_slow()        USCHED_TEST_SLOW=<n> (default 1): a kernel n times
+ *                    slower still (the debug kernel: KASAN, lockdep):
+ *                    time bounds grow, loads shrink by that factor
  *   UT_ASAN, UT_TSAN the sanitizer this program was built with
  *   ut_stats()       usched_stats_get() of the running runtime
  *   ut_rss_bytes()   resident set size, from /proc/self/statm
@@ -53,6 +56,14 @@ static inline uint64_t ut_env_u64(const char *name, uint64_t def)
 		return def;
 	v = strtoull(e, &end, 0);
 	return *end ? def : v;
+}
+
+/* USCHED_TEST_SLOW, at least 1. */
+static inline uint64_t ut_slow(void)
+{
+	uint64_t f = ut_env_u64("USCHED_TEST_SLOW", 1);
+
+	return f ? f : 1;
 }
 
 static inline struct usched_stats ut_stats(void)

@@ -243,7 +243,7 @@ TEST(million_tasks_parked_on_channel)
 
 	if (UT_TSAN)
 		SKIP(return, "100k TSan fibers: too slow under TSan");
-	g.n = ut_vm() ? 10000 : 100000;
+	g.n = (ut_vm() ? 10000 : 100000) / ut_slow();
 	ASSERT_UT_OK(ut_run_slots(0, chan_main, &g));
 }
 

@@ -29,7 +29,7 @@ static uint64_t scaled(uint64_t ms)
 		b *= 3;
 	if (ut_vm())
 		b *= 5;
-	return b;
+	return b * ut_slow();
 }
 
 /* Lateness samples, and their verdict. */
