@@ -1,0 +1,3 @@
+module usched.example/bench
+
+go 1.23
