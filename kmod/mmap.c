@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmap.c - the group's shared memory: kernel-allocated pages (vmalloc_user)
+ * mmap.c - the group's shared memory: kernel-allocated pages (vmalloc)
  * that the kernel writes through their kernel addresses, never faulting,
  * even from the preempt notifier; user space maps them once with mmap(fd, 0)
  * and reads them without syscalls (the io_uring ring pattern).
+ *
+ * Not vmalloc_user(): its size comes from user space, and vmalloc_user()
+ * cannot take __GFP_NOWARN, so a failure (memory pressure) printed a
+ * stack dump and the whole Mem-Info in the kernel log on top of the
+ * caller's -ENOMEM (found by selftests/module/faults.c).  __vmalloc() with
+ * __GFP_NOWARN is quiet; without VM_USERMAP, remap_vmalloc_range() refuses
+ * the area, so mmap inserts the pages itself, as that function does.
  *
  * Layout: struct usched_shm_header (128 bytes), then max_workers slots of
  * 64 bytes, then the event ring (ring_entries * 32 bytes), rounded up to a
@@ -31,8 +38,8 @@ int usched_shm_alloc(struct usched_group *g)
 				 sizeof(struct usched_event));
 	u32 i;
 
-	/* Zeroed (vmalloc_user); bounded by max_workers and max_ring_entries. */
-	g->shm = vmalloc_user(size);
+	/* Zeroed; bounded by max_workers and max_ring_entries. */
+	g->shm = __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
 	if (!g->shm)
 		return -ENOMEM;
 	g->shm_size = size;
@@ -60,6 +67,7 @@ void usched_shm_free(struct usched_group *g)
 int usched_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct usched_group *g = file->private_data;
+	unsigned long off;
 	int ret;
 
 	ret = usched_group_check_caller(g);
@@ -74,11 +82,21 @@ int usched_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 
-	/* Not inherited by fork, never grown by mremap. */
+	/* Not inherited by fork, never grown by mremap, not in core dumps. */
 #ifdef USCHED_HAVE_VM_FLAGS_SET
-	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 #else
-	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
 #endif
-	return remap_vmalloc_range(vma, g->shm, 0);
+	/*
+	 * What remap_vmalloc_range() does.  On an error the caller of
+	 * ->mmap unmaps the pages inserted so far.
+	 */
+	for (off = 0; off < vma->vm_end - vma->vm_start; off += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page(g->shm + off));
+		if (ret)
+			return ret;
+	}
+	return 0;
 }

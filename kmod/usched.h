@@ -81,7 +81,7 @@ struct usched_group {
 	u32 ring_entries;		/* const after setup; power of two */
 	u64 gate_timeout_ns;		/* const after setup */
 
-	void *shm;			/* vmalloc_user; const after setup */
+	void *shm;			/* vmalloc (mmap.c); const after setup */
 	size_t shm_size;		/* const after setup */
 	struct usched_shm_header *hdr;	/* in shm; K fields written as documented */
 	struct usched_worker_slot *slots; /* in shm */
