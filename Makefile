@@ -193,6 +193,35 @@ lint:
 clean:
 	rm -rf build
 
+# ==== long fuzzing (issue 6) ================================================
+# make fuzz   selftests/module/sfuzz (the stateful fuzzer) and
+#             selftests/module/fuzz (random ioctls), FUZZ_SECONDS each
+#             (default 600), then selftests/module/faults (fault injection),
+#             in one VM on FUZZ_KERNEL (default debug: KASAN, lockdep,
+#             kmemleak; tools/debug-kernel/build.sh builds it if needed).
+#             FUZZ_SEED=N replays the sequences of a run (both fuzzers print
+#             their seed).  Logs: build/vm-logs/fuzz-<kernel>/.
+# The bounded runs (USCHED_SFUZZ_SECONDS, USCHED_FUZZ_SECONDS: 15 and 10 s)
+# are part of every `make check`, which runs every selftests/module program.
+
+FUZZ_KERNEL ?= debug
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?=
+FUZZ_ENV = -e USCHED_SFUZZ_SECONDS=$(FUZZ_SECONDS) \
+	   -e USCHED_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	   $(if $(FUZZ_SEED),-e USCHED_SFUZZ_SEED=$(FUZZ_SEED) \
+			     -e USCHED_FUZZ_SEED=$(FUZZ_SEED))
+FUZZ_PROGS := sfuzz fuzz faults
+
+.PHONY: fuzz
+fuzz: $(patsubst %,$(B)/selftests/module/%,$(FUZZ_PROGS))
+	@if [ "$(FUZZ_KERNEL)" = debug ]; then tools/debug-kernel/build.sh; fi
+	@$(MAKE) --no-print-directory module KVER=$(FUZZ_KERNEL)
+	@tools/vm-run -k $(FUZZ_KERNEL) -m 3072 \
+		-T $$(( $(FUZZ_SECONDS) + 300 )) -t $$(( 2 * $(FUZZ_SECONDS) + 900 )) \
+		$(FUZZ_ENV) -l build/vm-logs/fuzz-$(FUZZ_KERNEL) \
+		-- $(patsubst %,selftests/module/%,$(FUZZ_PROGS))
+
 # ==== benchmarks (tools/bench) ==============================================
 # make bench         every workload on every implementation: the host, then
 #                    a VM per kernel; prints one table, writes build/bench/

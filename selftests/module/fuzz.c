@@ -176,4 +176,11 @@ TEST(fuzz_ioctls_from_threads)
 	EXPECT_EQ(gbase, ut_stat_wait("groups", gbase, 5000));
 }
 
-TEST_HARNESS_MAIN
+/* The harness's timeout (30 s) follows USCHED_FUZZ_SECONDS (make fuzz). */
+int main(int argc, char **argv)
+{
+	const char *env = getenv("USCHED_FUZZ_SECONDS");
+
+	_fuzz_ioctls_from_threads_object.timeout = (env ? atoi(env) : 10) + 30;
+	return test_harness_run(argc, argv);
+}
