@@ -38,8 +38,11 @@ int usched_shm_alloc(struct usched_group *g)
 				 sizeof(struct usched_event));
 	u32 i;
 
-	/* Zeroed; bounded by max_workers and max_ring_entries. */
-	g->shm = __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	/*
+	 * Zeroed; bounded by max_workers and max_ring_entries; charged to the
+	 * caller's memory cgroup (SETUP runs in its context).
+	 */
+	g->shm = __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	if (!g->shm)
 		return -ENOMEM;
 	g->shm_size = size;
