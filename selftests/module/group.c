@@ -324,6 +324,66 @@ TEST(group_per_user_limit_emfile)
 		close(fds[i]);
 }
 
+/*
+ * Another user: a process that dropped to uid/gid 65534 (nobody) after
+ * fork gets EPERM from the inherited group (no park, wake, handoff,
+ * register, mapping or events), may open groups of its own (mode 0666),
+ * and those count against its own uid's limit, not root's.
+ */
+TEST(group_other_user_gets_eperm_and_own_limit)
+{
+	int fds[2], status, i;
+	struct usched_setup s;
+	pid_t pid;
+
+	fds[0] = ut_open();
+	ASSERT_LE(0, fds[0]);
+	ASSERT_EQ(0, ut_setup(fds[0], 4, 16, 0, 0, 0, &s));
+	fds[1] = ut_open();
+	ASSERT_LE(0, fds[1]);
+	/* Root now holds its two; nobody's count is its own. */
+	ASSERT_EQ(0, write_param("max_groups_per_user", "2"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		int mine[3];
+		uint32_t id;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(20);
+		if (ut_register(fds[0], &id) != -EPERM)
+			_exit(1);
+		if (ut_wake(fds[0], 0) != -EPERM)
+			_exit(2);
+		if (ut_park(fds[0], 0, 1) != -EPERM)
+			_exit(3);
+		if (ut_target(fds[0], USCHED_IOC_GRANT, 0, 1) != -EPERM)
+			_exit(4);
+		if (mmap(NULL, s.mmap_size, PROT_READ, MAP_SHARED, fds[0], 0)
+		    != MAP_FAILED || errno != EPERM)
+			_exit(5);
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLERR))
+			_exit(6);
+		mine[0] = ut_open();
+		mine[1] = ut_open();
+		mine[2] = ut_open();
+		if (mine[0] < 0 || mine[1] < 0)
+			_exit(7);
+		if (mine[2] != -EMFILE)
+			_exit(8);
+		if (ut_setup(mine[0], 4, 16, 0, 0, 0, &s))
+			_exit(9);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, write_param("max_groups_per_user", "1024"));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	for (i = 0; i < 2; i++)
+		close(fds[i]);
+}
+
 TEST(group_objects_freed_after_close)
 {
 	long base = ut_stat("groups");
