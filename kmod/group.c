@@ -165,7 +165,9 @@ int usched_group_setup(struct usched_group *g, struct usched_setup *s)
 	g->ring_entries = s->ring_entries;
 	g->gate_timeout_ns = s->gate_timeout_ns ?: USCHED_DEFAULT_GATE_NS;
 
-	workers = kcalloc(g->max_workers, sizeof(*workers), GFP_KERNEL_ACCOUNT);
+	/* Sized by user space: fail rather than OOM-kill (see mmap.c). */
+	workers = kcalloc(g->max_workers, sizeof(*workers),
+			  GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!workers) {
 		ret = -ENOMEM;
 		goto out;

@@ -12,6 +12,14 @@
  * __GFP_NOWARN is quiet; without VM_USERMAP, remap_vmalloc_range() refuses
  * the area, so mmap inserts the pages itself, as that function does.
  *
+ * __GFP_RETRY_MAYFAIL: the size is the caller's choice (up to 32 MiB a
+ * group), so when the caller's memory cgroup is at its limit SETUP fails
+ * with -ENOMEM after reclaim, as bpf_map_area_alloc() does, instead of
+ * invoking the memcg OOM killer, which kills a task of the cgroup or,
+ * with every task at oom_score_adj -1000, prints an "Out of memory and
+ * no killable processes" report with a stack dump before failing anyway
+ * (found by selftests/module/hotplug.c's memory-pressure test).
+ *
  * Layout: struct usched_shm_header (128 bytes), then max_workers slots of
  * 64 bytes, then the event ring (ring_entries * 32 bytes), rounded up to a
  * page.  Offsets are reported by USCHED_IOC_SETUP and in the header.
@@ -42,7 +50,8 @@ int usched_shm_alloc(struct usched_group *g)
 	 * Zeroed; bounded by max_workers and max_ring_entries; charged to the
 	 * caller's memory cgroup (SETUP runs in its context).
 	 */
-	g->shm = __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	g->shm = __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+			   __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!g->shm)
 		return -ENOMEM;
 	g->shm_size = size;
