@@ -20,9 +20,11 @@
  * mode, and wakes that standby (ABI 1.3), idle or not.  The slot's new
  * holder gives it back at its next scheduling point
  * (__usched_kmode_give_back(): a GRANT to exactly that worker, which
- * names the runtime's standby again), and becomes a spare again: the old
- * holder carries on as if
- * nothing happened, even if its task never calls the runtime again.  A
+ * names the runtime's standby again), and becomes a spare again; if the
+ * slot went idle meanwhile (its new holder ran out of work), the woken
+ * worker gives it back from the idle list (__usched_kmode_idle_give_back).
+ * The old holder carries on as if nothing happened, even if its task
+ * never calls the runtime again.  A
  * holder whose slot nobody took returns at once, without a syscall.  The
  * gate fails open after its bound (100 ms) and when no other worker is
  * left: the worker then runs without a slot until its task's next switch
@@ -35,7 +37,6 @@
  * sets nopreempt until the trampoline clears it.
  */
 #include <fcntl.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -44,8 +45,6 @@
 #include "internal.h"
 
 #define RING_ENTRIES	64	/* the event ring is not read: counters suffice */
-/* How long a slot's returner waits for a holder between unblock and gate. */
-#define RETURN_WAIT_NS	2000000ull
 
 static int kioctl(unsigned long cmd, void *arg)
 {
@@ -347,6 +346,64 @@ static void unpin_standby(struct usched_worker *h)
 		__usched_standby_update();
 }
 
+
+/*
+ * Let @h, the worker @s was taken from, through the gate with @s: mark
+ * the owner word (its __usched_enter() waits), grant exactly it, settle
+ * the word.  False, with @s left to @fallback, when it is not at the gate
+ * (it left on its own: time bound).  The caller holds @s, or took it off
+ * the idle list.
+ */
+static bool hand_back(struct usched_slot *s, struct usched_worker *h,
+		      struct usched_worker *fallback)
+{
+	/* Its standby is the real one again before it can block again. */
+	unpin_standby(h);
+	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
+			      memory_order_release);
+	if (grant_worker(h)) {
+		atomic_store_explicit(&s->owner, (uintptr_t)fallback,
+				      memory_order_release);
+		s->stolen_from = NULL;
+		return false;
+	}
+	s->stolen_from = NULL;
+	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);
+	atomic_fetch_add_explicit(&rt.st_gate_waits, 1, memory_order_relaxed);
+	return true;
+}
+
+/* Whether @h waits at the gate for @s, the slot taken from it. */
+bool __usched_kmode_gated_for(struct usched_worker *h, struct usched_slot *s)
+{
+	return __atomic_load_n(&rt.khdr->gate_waiting, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&h->kslot->kstate, __ATOMIC_ACQUIRE) ==
+	       USCHED_W_GATED &&
+	       h->slot == s;	/* not running (gated): stable to read */
+}
+
+/*
+ * A spare woken, or a holder at a scheduling point: an idle slot whose old
+ * holder now waits at the gate goes back to it.  The slot went idle (its
+ * taker found nothing to run) while that worker was still blocked; the
+ * module woke the worker it names as standby (the taker, ABI 1.3) when it
+ * reached the gate.  Cheap when nobody waits at the gate.
+ */
+void __usched_kmode_idle_give_back(void)
+{
+	struct usched_slot *s;
+	struct usched_worker *h;
+
+	if (!__atomic_load_n(&rt.khdr->gate_waiting, __ATOMIC_ACQUIRE) ||
+	    !atomic_load_explicit(&rt.nidle, memory_order_acquire))
+		return;
+	while ((s = __usched_slot_take_idle_gated())) {
+		h = s->stolen_from;
+		if (!hand_back(s, h, NULL))
+			__usched_slot_put_idle(s);
+	}
+}
+
 /*
  * @w holds @s, taken from s->stolen_from while it was blocked.  If that
  * worker now waits at the gate (its syscall returned) and still counts @s
@@ -358,7 +415,6 @@ static void unpin_standby(struct usched_worker *h)
 bool __usched_kmode_give_back(struct usched_worker *w, struct usched_slot *s)
 {
 	struct usched_worker *h = s->stolen_from;
-	int r;
 
 	if (!__atomic_load_n(&rt.khdr->gate_waiting, __ATOMIC_ACQUIRE))
 		return false;
@@ -370,70 +426,8 @@ bool __usched_kmode_give_back(struct usched_worker *w, struct usched_slot *s)
 		s->stolen_from = NULL;
 		return false;
 	}
-	/* Its standby is the real one again before it can block again. */
-	unpin_standby(h);
-	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
-			      memory_order_release);
-	r = grant_worker(h);
-	if (r) {
-		/* It left the gate on its own (time bound): it will cope. */
-		atomic_store_explicit(&s->owner, (uintptr_t)w,
-				      memory_order_release);
-		s->stolen_from = NULL;
-		return false;
-	}
-	s->stolen_from = NULL;
+	if (!hand_back(s, h, w))
+		return false;	/* it left the gate on its own: it will cope */
 	w->slot = NULL;
-	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);
-	atomic_fetch_add_explicit(&rt.st_gate_waits, 1, memory_order_relaxed);
-	return true;
-}
-
-/*
- * @w holds @s, taken from s->stolen_from while that worker was blocked,
- * and has nothing to run: give @s back now instead of idling it.  While
- * the old holder is still blocked, move its claim from STOLEN back to
- * BLOCKED (the same sequence): the module then lets it return without
- * the gate, and it finds its slot as it left it.  When its syscall has
- * already completed, it is at the gate or a few instructions from it:
- * wait for it there (bounded) and grant it.  True when @w no longer
- * holds @s (it is then a spare without a slot).
- */
-bool __usched_kmode_return_slot(struct usched_worker *w, struct usched_slot *s)
-{
-	struct usched_worker *h = s->stolen_from;
-	uint64_t until;
-	uint32_t c;
-
-	/* Its fields are stable: it is in the kernel until it has @s. */
-	if (h->slot != s) {
-		s->stolen_from = NULL;
-		return false;
-	}
-	/* Its __usched_enter() waits for the outcome. */
-	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
-			      memory_order_release);
-	c = __atomic_load_n(&h->kslot->claim, __ATOMIC_ACQUIRE);
-	if ((c & USCHED_CLAIM_STATE) == USCHED_CLAIM_STOLEN &&
-	    __atomic_compare_exchange_n(&h->kslot->claim, &c,
-			(c & ~USCHED_CLAIM_STATE) | USCHED_CLAIM_BLOCKED, false,
-			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		goto returned;
-	until = __usched_now() + RETURN_WAIT_NS;
-	do {
-		if (__atomic_load_n(&h->kslot->kstate, __ATOMIC_ACQUIRE) ==
-		    USCHED_W_GATED && !grant_worker(h))
-			goto returned;
-		sched_yield();	/* it may need this CPU to reach the gate */
-	} while (__usched_now() < until);
-	/* It never showed up at the gate: keep the slot after all. */
-	atomic_store_explicit(&s->owner, OWNER_TAKEN(w), memory_order_release);
-	return false;
-returned:
-	unpin_standby(h);
-	s->stolen_from = NULL;
-	w->slot = NULL;
-	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);
-	atomic_fetch_add_explicit(&rt.st_gate_waits, 1, memory_order_relaxed);
 	return true;
 }
