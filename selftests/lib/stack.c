@@ -300,7 +300,14 @@ static void check_reuse(struct __test_metadata *_metadata, struct reuse *r)
 	 */
 	EXPECT_LT(r->rss[2] - r->rss[0], 16l << 20);
 	EXPECT_LT(r->rss[2] - r->rss[1], 8l << 20);
-	EXPECT_LE(r->maps[2], r->maps[0] + 16);
+	/*
+	 * Mappings: the second round may still add a chunk of guarded
+	 * stacks (up to 64 mappings: per-worker caches hold some) and a few
+	 * workers (kernel mode spawns standbys when workers block); the
+	 * third adds nothing to speak of.
+	 */
+	EXPECT_LE(r->maps[2], r->maps[0] + 96);
+	EXPECT_LE(r->maps[2], r->maps[1] + 16);
 }
 
 TEST(stack_reused_rss_bounded)
