@@ -121,9 +121,9 @@ void usched_gate_shutdown(struct usched_group *g)
 /*
  * A worker starts waiting at the gate: wake the standby it names, as
  * USCHED_IOC_WAKE would (a permit), so that user space hears of the wait
- * even when every other worker sleeps.  Typically the standby is the
- * worker that took this one's slot over, and hands it back
- * (USCHED_FEAT_GATE_WAKES_STANDBY).  Process context (task_work).
+ * even when every other worker sleeps (a slot that went idle can then be
+ * handed back; USCHED_FEAT_GATE_WAKES_STANDBY).  Process context
+ * (task_work).
  */
 static void usched_gate_wake_standby(struct usched_worker *w)
 {

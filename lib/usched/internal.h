@@ -247,8 +247,6 @@ struct usched_worker {
 	uint32_t nstack_cache;
 	struct usched_stack *stack_cache;
 	uint32_t standby_named;		/* kernel mode: standby kid we named */
-	/* Kernel mode, under rt.lock: took our slot over, named our standby. */
-	struct usched_worker *standby_pin;
 };
 
 /* ---- the runtime -------------------------------------------------------- */

@@ -14,15 +14,14 @@
  * over (__usched_kmode_standby_scan): a compare-and-swap of the claim word
  * from BLOCKED to STOLEN (the sequence in it makes a stale one fail), then
  * of the slot's owner from the holder to itself.  It runs the slot's tasks
- * at once, names a new standby for the others, and itself as the old
- * holder's standby.  When the blocked syscall completes, the module sees
- * STOLEN and holds the old holder at the gate, before it returns to user
- * mode, and wakes that standby (ABI 1.3), idle or not.  The slot's new
- * holder gives it back at its next scheduling point
- * (__usched_kmode_give_back(): a GRANT to exactly that worker, which
- * names the runtime's standby again), and becomes a spare again; if the
- * slot went idle meanwhile (its new holder ran out of work), the woken
- * worker gives it back from the idle list (__usched_kmode_idle_give_back).
+ * at once, and names a new standby.  When the blocked syscall completes,
+ * the module sees STOLEN and holds the old holder at the gate, before it
+ * returns to user mode, and wakes the standby that worker names (ABI
+ * 1.3).  The slot's new holder gives it back at its next scheduling point
+ * (__usched_kmode_give_back(): a GRANT to exactly that worker), and
+ * becomes a spare again; if the slot went idle meanwhile (its new holder
+ * ran out of work), the woken standby gives it back from the idle list
+ * (__usched_kmode_idle_give_back()).
  * The old holder carries on as if nothing happened, even if its task
  * never calls the runtime again.  A
  * holder whose slot nobody took returns at once, without a syscall.  The
@@ -202,7 +201,7 @@ void __usched_standby_update(void)
 	for (i = 0; i < rt.nworkers; i++) {
 		w = rt.workers[i];
 		if (!w || w == sb || w->kid == USCHED_NO_WORKER ||
-		    w->standby_named == kid || w->standby_pin)
+		    w->standby_named == kid)
 			continue;
 		if (!__usched_kmode_set_standby(w, kid))
 			w->standby_named = kid;
@@ -272,7 +271,7 @@ static bool steal(struct usched_slot *s, struct usched_worker *thief)
 
 void __usched_kmode_standby_scan(struct usched_worker *w)
 {
-	struct usched_worker *nsb = NULL, *h;
+	struct usched_worker *nsb = NULL;
 	struct usched_slot *s = NULL;
 	bool more = false;
 	uint32_t i, c;
@@ -289,17 +288,6 @@ void __usched_kmode_standby_scan(struct usched_worker *w)
 	atomic_fetch_add_explicit(&rt.st_handovers, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rt.st_blocks, 1, memory_order_relaxed);
 	usched_lock(&rt.lock);
-	/*
-	 * The old holder names this worker its standby until it has its slot
-	 * back: when its syscall completes and it waits at the gate, the
-	 * module wakes this worker (ABI 1.3), even from an idle park, and
-	 * __usched_kmode_give_back() lets it through.
-	 */
-	h = s->stolen_from;
-	if (!__usched_kmode_set_standby(h, w->kid)) {
-		h->standby_pin = w;
-		h->standby_named = w->kid;
-	}
 	/* This worker holds s now; a spare becomes the next standby. */
 	w->role = ROLE_HOLDER;
 	w->next_slot = s;
@@ -333,20 +321,6 @@ static int grant_worker(struct usched_worker *h)
 	return kioctl(USCHED_IOC_GRANT, &t);
 }
 
-/* @h names the runtime's standby again (its slot came back, or is lost). */
-static void unpin_standby(struct usched_worker *h)
-{
-	usched_lock(&rt.lock);
-	if (h->standby_pin) {
-		h->standby_pin = NULL;
-		rt.standby_changed = true;
-	}
-	usched_unlock(&rt.lock);
-	if (rt.standby_changed)
-		__usched_standby_update();
-}
-
-
 /*
  * Let @h, the worker @s was taken from, through the gate with @s: mark
  * the owner word (its __usched_enter() waits), grant exactly it, settle
@@ -357,8 +331,6 @@ static void unpin_standby(struct usched_worker *h)
 static bool hand_back(struct usched_slot *s, struct usched_worker *h,
 		      struct usched_worker *fallback)
 {
-	/* Its standby is the real one again before it can block again. */
-	unpin_standby(h);
 	atomic_store_explicit(&s->owner, (uintptr_t)h | OWNER_STEALING,
 			      memory_order_release);
 	if (grant_worker(h)) {
@@ -386,7 +358,7 @@ bool __usched_kmode_gated_for(struct usched_worker *h, struct usched_slot *s)
  * A spare woken, or a holder at a scheduling point: an idle slot whose old
  * holder now waits at the gate goes back to it.  The slot went idle (its
  * taker found nothing to run) while that worker was still blocked; the
- * module woke the worker it names as standby (the taker, ABI 1.3) when it
+ * module woke the standby it names (a sleeping spare, ABI 1.3) when it
  * reached the gate.  Cheap when nobody waits at the gate.
  */
 void __usched_kmode_idle_give_back(void)

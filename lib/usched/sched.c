@@ -405,11 +405,6 @@ static bool acquire_slot(struct usched_worker *w)
 	struct usched_slot *s;
 
 	usched_lock(&rt.lock);
-	/* Kernel mode: its slot is not coming back; name the real standby. */
-	if (w->standby_pin) {
-		w->standby_pin = NULL;
-		rt.standby_changed = true;
-	}
 	s = w->next_slot;
 	w->next_slot = NULL;
 	if (!s && w->role == ROLE_HOLDER)

@@ -485,10 +485,10 @@ static void *sleeper_fn(void *p)
 }
 
 /*
- * The worker that took a blocked worker's slot over names itself that
- * worker's standby and sleeps: the blocked worker, its syscall done and
- * held at the gate, wakes it (ABI 1.3), so it can hand the slot back
- * at once instead of the gate failing open on its time bound.
+ * A worker whose claim was stolen wakes the standby it names when it
+ * starts waiting at the gate (ABI 1.3), so a library whose other workers
+ * all sleep hears of it (and can hand back a slot that went idle),
+ * instead of the gate failing open on its time bound.
  */
 TEST(gate_wait_wakes_the_named_standby)
 {
