@@ -197,7 +197,7 @@ void usched_worker_init_death(struct usched_worker *w);
 
 /* sched/notifier.c */
 extern struct preempt_ops usched_preempt_ops;
-struct usched_worker *usched_current_worker(void);
+bool usched_current_is_worker(void);
 
 /* sched/park.c */
 int usched_park(struct usched_worker *w, struct usched_park *p,

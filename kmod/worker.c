@@ -149,18 +149,7 @@ int usched_worker_register(struct usched_group *g, u32 *idp)
 	struct usched_worker *w;
 	u32 id;
 
-	w = usched_current_worker();
-	if (w && w->g->mm != current->mm) {
-		/*
-		 * Registered before an exec: that registration ended with
-		 * the old image.  Its sched_in would detach it at the next
-		 * switch; a new image that registers before any switch
-		 * must not get -EBUSY for it.
-		 */
-		usched_worker_detach_self(w);
-		w = NULL;
-	}
-	if (w)
+	if (usched_current_is_worker())
 		return -EBUSY;
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)

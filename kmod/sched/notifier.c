@@ -128,20 +128,20 @@ struct preempt_ops usched_preempt_ops = {
 	.sched_out	= usched_sched_out,
 };
 
-/* The calling thread's registration, in any group, or NULL. */
-struct usched_worker *usched_current_worker(void)
+/* Whether the calling thread is already a worker of any group. */
+bool usched_current_is_worker(void)
 {
 	struct preempt_notifier *pn;
-	struct usched_worker *w = NULL;
+	bool found = false;
 
 	/* Only current itself changes its list, and it is running this. */
 	preempt_disable();
 	hlist_for_each_entry(pn, &current->preempt_notifiers, link) {
 		if (pn->ops == &usched_preempt_ops) {
-			w = container_of(pn, struct usched_worker, pn);
+			found = true;
 			break;
 		}
 	}
 	preempt_enable();
-	return w;
+	return found;
 }

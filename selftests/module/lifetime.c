@@ -259,56 +259,6 @@ TEST(exec_while_registered_detaches)
 	EXPECT_EQ(wbase, ut_stat_wait("workers", wbase, 2000));
 }
 
-/*
- * The new image of an exec'd worker registers at once, before its first
- * context switch can detach the old registration: in a constructor, run
- * when USCHED_EXEC_REGISTER is set (exit status 0 when it could).
- */
-__attribute__((constructor)) static void exec_register_now(void)
-{
-	uint32_t id;
-	int fd, ret;
-
-	if (!getenv("USCHED_EXEC_REGISTER"))
-		return;
-	fd = ut_group(2, 16, 0, 0, 0, NULL);
-	if (fd < 0)
-		_exit(10);
-	ret = ut_register(fd, &id);
-	if (ret)
-		_exit(ret == -EBUSY ? 11 : 12);
-	_exit(ut_unregister(fd, id) ? 13 : 0);
-}
-
-TEST(exec_then_register_at_once_succeeds)
-{
-	long wbase = ut_stat("workers");
-	int status, i;
-	pid_t pid;
-
-	for (i = 0; i < 20; i++) {
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			uint32_t id;
-			int fd = ut_group(2, 16, 0, 0, 0, NULL);
-
-			if (fd < 0 || ut_register(fd, &id))
-				_exit(1);
-			setenv("USCHED_EXEC_REGISTER", "1", 1);
-			execl("/proc/self/exe", "lifetime", (char *)NULL);
-			_exit(2);
-		}
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		ASSERT_TRUE(WIFEXITED(status));
-		ASSERT_EQ(0, WEXITSTATUS(status)) {
-			TH_LOG("round %d: exit %d (11: -EBUSY from REGISTER)",
-			       i, WEXITSTATUS(status));
-		}
-	}
-	EXPECT_EQ(wbase, ut_stat_wait("workers", wbase, 2000));
-}
-
 struct holder {
 	int fd;
 	volatile int state;	/* 1 registered, 2 fd closed, 3 may exit */
