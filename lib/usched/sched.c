@@ -535,6 +535,17 @@ due:
 		__usched_preempt_for_timer(NULL);
 }
 
+/* Kernel mode: whether @w still holds @s (waits out a take-over in flight). */
+static bool still_holder(struct usched_worker *w, struct usched_slot *s)
+{
+	uintptr_t o;
+
+	while ((o = atomic_load_explicit(&s->owner, memory_order_acquire)) &
+	       OWNER_STEALING)
+		cpu_relax();
+	return OWNER_WORKER(o) == w;
+}
+
 static struct usched_task *find_runnable(struct usched_worker *w)
 {
 	struct usched_slot *s;
@@ -544,6 +555,18 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 		s = w->slot;
 		if (!s)
 			return NULL;
+		/*
+		 * Kernel mode: the slot may have been taken over while this
+		 * worker was blocked in task code that came back here (the
+		 * scheduler runs busy, so __usched_enter() does not look):
+		 * the owner word says.  Without this check the old holder
+		 * went on with the slot beside its new holder, and both put
+		 * it on the idle list.
+		 */
+		if (w->kslot && !still_holder(w, s)) {
+			w->slot = NULL;
+			return NULL;
+		}
 		s->sched_tick++;
 		/*
 		 * Kernel mode: the worker this slot was taken from waits at
@@ -557,6 +580,7 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 		/* Or an idle slot's: it went idle before its worker came back. */
 		if (w->kslot)
 			__usched_kmode_idle_give_back();
+
 		/* Due timers first: their tasks go to runnext, ahead of the rest. */
 		if (__usched_timers_next() != USCHED_NEVER)
 			__usched_timers_run(__usched_now());

@@ -1290,7 +1290,12 @@ static int exec_mode(const char *spec)
 		if (poll(&pf, 1, 0) != 1 || pf.revents != POLLERR)
 			return 14;
 	}
-	/* This thread was a worker before the exec: not any more. */
+	/*
+	 * This thread was maybe a worker before the exec: not any more once
+	 * it has switched out in the new program (abi.md: the registration
+	 * ends at the first context switch there).  Sleep to switch.
+	 */
+	usleep(1000);
 	fd = ut_group(2, 16, 0, 0, 0, NULL);
 	if (fd < 0)	/* the fuzzer's rmmod may have taken the module away */
 		return fd == -EMFILE || fd == -ENOMEM || fd == -ENOENT ||
