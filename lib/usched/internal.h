@@ -396,11 +396,6 @@ int __usched_worker_spawn_with(struct usched_slot *s, bool spinning) __hidden;
 int __usched_worker_park(struct usched_worker *w, uint64_t deadline) __hidden;
 void __usched_worker_wake(struct usched_worker *w) __hidden;
 /* Name the head spare as the standby of every holder (kernel mode). */
-void __usched_kmode_idle_give_back(void) __hidden;
-bool __usched_kmode_gated_for(struct usched_worker *h,
-			      struct usched_slot *s) __hidden;
-struct usched_slot *__usched_slot_take_idle_gated(void) __hidden;
-void __usched_slot_put_idle(struct usched_slot *s) __hidden;
 void __usched_standby_update(void) __hidden;
 
 /* ---- task park protocol (park.c) --------------------------------------- */

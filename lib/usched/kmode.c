@@ -19,9 +19,9 @@
  * returns to user mode, and wakes the standby that worker names (ABI
  * 1.3).  The slot's new holder gives it back at its next scheduling point
  * (__usched_kmode_give_back(): a GRANT to exactly that worker), and
- * becomes a spare again; if the slot went idle meanwhile (its new holder
- * ran out of work), the woken standby gives it back from the idle list
- * (__usched_kmode_idle_give_back()).
+ * becomes a spare again.  (If the slot went idle meanwhile, its new
+ * holder having run out of work, the old holder waits out the gate's
+ * bound: library.md, section 24.)
  * The old holder carries on as if nothing happened, even if its task
  * never calls the runtime again.  A
  * holder whose slot nobody took returns at once, without a syscall.  The
@@ -343,37 +343,6 @@ static bool hand_back(struct usched_slot *s, struct usched_worker *h,
 	atomic_store_explicit(&s->owner, (uintptr_t)h, memory_order_release);
 	atomic_fetch_add_explicit(&rt.st_gate_waits, 1, memory_order_relaxed);
 	return true;
-}
-
-/* Whether @h waits at the gate for @s, the slot taken from it. */
-bool __usched_kmode_gated_for(struct usched_worker *h, struct usched_slot *s)
-{
-	return __atomic_load_n(&rt.khdr->gate_waiting, __ATOMIC_ACQUIRE) &&
-	       __atomic_load_n(&h->kslot->kstate, __ATOMIC_ACQUIRE) ==
-	       USCHED_W_GATED &&
-	       h->slot == s;	/* not running (gated): stable to read */
-}
-
-/*
- * A spare woken, or a holder at a scheduling point: an idle slot whose old
- * holder now waits at the gate goes back to it.  The slot went idle (its
- * taker found nothing to run) while that worker was still blocked; the
- * module woke the standby it names (a sleeping spare, ABI 1.3) when it
- * reached the gate.  Cheap when nobody waits at the gate.
- */
-void __usched_kmode_idle_give_back(void)
-{
-	struct usched_slot *s;
-	struct usched_worker *h;
-
-	if (!__atomic_load_n(&rt.khdr->gate_waiting, __ATOMIC_ACQUIRE) ||
-	    !atomic_load_explicit(&rt.nidle, memory_order_acquire))
-		return;
-	while ((s = __usched_slot_take_idle_gated())) {
-		h = s->stolen_from;
-		if (!hand_back(s, h, NULL))
-			__usched_slot_put_idle(s);
-	}
 }
 
 /*

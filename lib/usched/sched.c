@@ -308,36 +308,6 @@ static void slot_idle_locked(struct usched_slot *s)
 	atomic_fetch_add_explicit(&rt.nidle, 1, memory_order_seq_cst);
 }
 
-/*
- * Kernel mode: take off the idle list a slot whose old holder waits at the
- * gate for it (see __usched_kmode_idle_give_back()); NULL when none.
- */
-struct usched_slot *__usched_slot_take_idle_gated(void)
-{
-	struct usched_slot **pp, *s;
-
-	usched_lock(&rt.lock);
-	for (pp = &rt.idle_slots; (s = *pp); pp = &s->idle_next) {
-		if (s->stolen_from && __usched_kmode_gated_for(s->stolen_from, s)) {
-			*pp = s->idle_next;
-			s->idle = false;
-			atomic_fetch_sub_explicit(&rt.nidle, 1,
-						  memory_order_relaxed);
-			break;
-		}
-	}
-	usched_unlock(&rt.lock);
-	return s;
-}
-
-/* Put @s back on the idle list (nobody holds it). */
-void __usched_slot_put_idle(struct usched_slot *s)
-{
-	usched_lock(&rt.lock);
-	slot_idle_locked(s);
-	usched_unlock(&rt.lock);
-}
-
 /* Take an idle slot for @w (under rt.lock): NULL when none. */
 static struct usched_slot *slot_take_idle_locked(struct usched_worker *w)
 {
@@ -475,17 +445,6 @@ static void spare_wait(struct usched_worker *w)
 
 	if (atomic_load_explicit(&rt.stopping, memory_order_acquire) == 2)
 		return;
-	/*
-	 * Kernel mode, the standby: look before sleeping.  A holder that
-	 * blocked while nobody was named standby (between a take-over and
-	 * the registration of the next standby) woke nobody, and may wait
-	 * on tasks queued behind it on its slot: only a scan finds it.
-	 */
-	if (rt.mode == USCHED_MODE_KERNEL && rt.standby == w) {
-		__usched_kmode_standby_scan(w);
-		if (w->next_slot)
-			return;
-	}
 	if (__usched_timers_next() != USCHED_NEVER &&
 	    atomic_compare_exchange_strong(&rt.timer_watcher, &none, w)) {
 		uint64_t now = __usched_now();
@@ -512,8 +471,6 @@ due:
 	if (watcher)
 		atomic_store(&rt.timer_watcher, NULL);
 	if (rt.mode == USCHED_MODE_KERNEL) {
-		/* Maybe woken by a worker at the gate: see kmode.c. */
-		__usched_kmode_idle_give_back();
 		__usched_kmode_standby_scan(w);
 	}
 	if (!watcher || __usched_timers_next() > __usched_now())
@@ -577,9 +534,7 @@ static struct usched_task *find_runnable(struct usched_worker *w)
 			drop_spinning(w);
 			return NULL;
 		}
-		/* Or an idle slot's: it went idle before its worker came back. */
-		if (w->kslot)
-			__usched_kmode_idle_give_back();
+
 
 		/* Due timers first: their tasks go to runnext, ahead of the rest. */
 		if (__usched_timers_next() != USCHED_NEVER)

@@ -6,8 +6,7 @@
  * stop the other tasks: its slot goes to another worker, a counting task
  * keeps counting while the call blocks, and when the call returns the
  * blocked task carries on.  stats.blocks and stats.handovers count it.
- * With USCHED_CFG_NO_DETACH the slot stays with the blocked worker.  A
- * lone blocked task, with nothing else to run, gets its slot back at once.
+ * With USCHED_CFG_NO_DETACH the slot stays with the blocked worker.
  *
  * Fallback mode: the monitor sees a blocked holder after 0.25-0.75 ms;
  * kernel mode: the module reports it at once.
@@ -533,74 +532,6 @@ TEST(detach_cfg_no_detach_keeps_slot)
 	EXPECT_EQ(0, usched_stop());
 	close(d.pipe[0]);
 	close(d.pipe[1]);
-}
-
-/* ---- a lone blocked task gets its slot back ------------------------------ */
-
-/* The module's count of gate waits that failed open (-1: not readable). */
-static long gate_opens(void)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/sys/kernel/debug/usched/stats", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, "gate_opens")) {
-			ret = val;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
-
-struct lone {
-	int rounds;
-	uint64_t sleep_ns, worst_ns;
-	int err;
-};
-
-static int lone_fn(void *arg)
-{
-	struct lone *l = arg;
-	struct timespec ts = { 0, l->sleep_ns };
-	uint64_t t0, el;
-	int i;
-
-	for (i = 0; i < l->rounds; i++) {
-		t0 = ut_now();
-		if (nanosleep(&ts, NULL))
-			l->err = errno;
-		el = ut_now() - t0;
-		if (el > l->worst_ns)
-			l->worst_ns = el;
-	}
-	return 0;
-}
-
-/*
- * Nothing else to run: while the task sleeps in nanosleep(2), its slot goes
- * to another worker, which finds no work.  That worker hands the slot back
- * (kernel mode: the claim goes from STOLEN back to BLOCKED, or a grant at
- * the gate), so every call returns as soon as it completes: never held at
- * the module's gate until its 100 ms bound fails it open.
- */
-TEST(detach_lone_blocked_task_gets_its_slot_back)
-{
-	struct lone l = { .rounds = 20, .sleep_ns = 10 * MS };
-	long opens0 = gate_opens(), opens1;
-
-	ASSERT_UT_OK(ut_run_slots(1, lone_fn, &l));
-	EXPECT_EQ(0, l.err);
-	opens1 = gate_opens();
-	TH_LOG("%d x nanosleep(10 ms): worst %.1f ms; gate opens %ld -> %ld",
-	       l.rounds, l.worst_ns / 1e6, opens0, opens1);
-	/* Deterministic where the module's counters are readable. */
-	if (opens0 >= 0)
-		EXPECT_EQ(opens0, opens1);
-	/* The 100 ms gate bound would show here too (generous for TCG). */
-	EXPECT_GT(l.sleep_ns + (ut_vm() ? 90 : 60) * MS, l.worst_ns);
 }
 
 TEST_HARNESS_MAIN
