@@ -36,6 +36,7 @@
  * function of the seed, its process and its slot (the interleaving of the
  * threads, and so some results, are not).
  */
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -732,10 +733,15 @@ static void op_park_signal(void)
 		ts->have_timer = 1;
 	}
 	a.worker = p.id;
+	/*
+	 * Periodic: a first expiry that comes before the park has started
+	 * (a slow VM) is handled and lost; the next one ends the park.
+	 */
 	its.it_value.tv_nsec = (1 + rnd() % 4) * MS;
+	its.it_interval = its.it_value;
 	timer_settime(ts->timer, 0, &its, NULL);
 	ret = ut_err(ioctl(p.fd, USCHED_IOC_PARK, &a));
-	its.it_value.tv_nsec = 0;
+	memset(&its, 0, sizeof(its));
 	timer_settime(ts->timer, 0, &its, NULL);
 	record(p.foreign ? OP_FOREIGN : OP_PARK_SIGNAL, ret);
 }
@@ -994,6 +1000,37 @@ static int child_status(int status)
  * a subreaper).  @all: until none is left (ECHILD), for at most 5 s;
  * returns 0 then, -1 if some are left.
  */
+/*
+ * Kill every child of this process, also the orphans of its children that
+ * were reparented to it (it is a subreaper), which the kids table does
+ * not know: a kill -9 victim's workers park until they are killed.
+ */
+static void kill_all_children(void)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	pid_t me = getpid();
+	long ppid;
+	FILE *f;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && sscanf(p, ") %*c %ld", &ppid) == 1 && ppid == me)
+			kill(atoi(de->d_name), SIGKILL);
+	}
+	closedir(d);
+}
+
 static int reap_kids(int all)
 {
 	uint64_t now = ut_now_ns(), until = now + 5000 * MS;
@@ -1019,6 +1056,7 @@ static int reap_kids(int all)
 				ret = -1;
 				break;
 			}
+			kill_all_children();
 			usleep(5000);
 			continue;
 		}
