@@ -1031,6 +1031,15 @@ static void kill_all_children(void)
 	closedir(d);
 }
 
+/* USCHED_TEST_SLOW (tools/check sets it on the debug kernel), at least 1. */
+static int slow_factor(void)
+{
+	const char *e = getenv("USCHED_TEST_SLOW");
+	int f = e ? atoi(e) : 1;
+
+	return f > 0 ? f : 1;
+}
+
 static int reap_kids(int all)
 {
 	uint64_t now = ut_now_ns(), until = now + 5000 * MS;
@@ -1529,8 +1538,11 @@ TEST(sfuzz_sequences_from_threads_and_processes)
 		if (pids[i] == 0)
 			fuzz_process(i);
 	}
-	/* Bounded: a process that does not end in time hangs somewhere. */
-	hard = sh->end_ns + 20000 * MS;
+	/*
+	 * Bounded: a process that does not end in time hangs somewhere.  20 s
+	 * to wind down, times USCHED_TEST_SLOW on a slow (debug) kernel.
+	 */
+	hard = sh->end_ns + 20000 * MS * slow_factor();
 	for (i = 0; i < NPROC; i++) {
 		while (waitpid(pids[i], &status, WNOHANG) == 0) {
 			if (ut_now_ns() > hard) {
@@ -1599,6 +1611,6 @@ int main(int argc, char **argv)
 	if (spec)
 		return exec_mode(spec);
 	_sfuzz_sequences_from_threads_and_processes_object.timeout =
-		(env ? atoi(env) : 15) + 60;
+		(env ? atoi(env) : 15) + 60 * slow_factor();
 	return test_harness_run(argc, argv);
 }
