@@ -175,8 +175,15 @@ TEST(task_join_twice_einval)
 
 static int join_detached_main(void *arg)
 {
-	struct two_joiners j = { .go = USCHED_SEM_INIT(0) };
+	/*
+	 * Static: the detached target still uses j.go after this task has
+	 * posted it and ended (usched_main() waits for it, not this frame).
+	 */
+	static struct two_joiners j;
 	int res = -1000;
+
+	memset(&j, 0, sizeof(j));
+	j.go = (usched_sem_t)USCHED_SEM_INIT(0);
 
 	T_EQ(0, ut_spawn(&j.target, target_fn, &j));
 	T_EQ(0, usched_detach(j.target));
