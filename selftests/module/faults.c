@@ -85,18 +85,6 @@ static int fi_read(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static int fi_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* The state an operation works on; its prep() builds it, cleanup() frees it. */
 struct fi_ctx {
 	int fd;			/* the group */
@@ -637,7 +625,7 @@ FIXTURE_SETUP(faults)
 			continue;
 		ASSERT_EQ(0, ret) TH_LOG("%s: %s", fi_knobs[i].path, strerror(-ret));
 		strcpy(self->old[i], buf);
-		ASSERT_EQ(0, fi_write(fi_knobs[i].path, fi_knobs[i].val))
+		ASSERT_EQ(0, ut_write_file(fi_knobs[i].path, fi_knobs[i].val))
 			TH_LOG("%s", fi_knobs[i].path);
 		self->saved[i] = 1;
 	}
@@ -658,7 +646,7 @@ FIXTURE_TEARDOWN(faults)
 	}
 	for (i = 0; i < FI_NKNOBS; i++)
 		if (self->saved[i])
-			fi_write(fi_knobs[i].path, self->old[i]);
+			ut_write_file(fi_knobs[i].path, self->old[i]);
 }
 
 /* Arm: the @n-th injectable call of this thread from now on fails. */

@@ -293,16 +293,9 @@ TEST(group_scm_rights_receiver_gets_eperm)
 static int write_param(const char *name, const char *val)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/module/usched/parameters/%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return ut_write_file(path, val);
 }
 
 TEST(group_per_user_limit_emfile)

@@ -86,16 +86,9 @@ static int hp_get(int cpu)
 static int hp_set(int cpu, int online)
 {
 	char path[96];
-	int fd, ret = 0;
 
 	hp_online_path(cpu, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, online ? "1" : "0", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return ut_write_file(path, online ? "1" : "0");
 }
 
 /* Number of cpuN directories (possible and present). */
@@ -400,16 +393,9 @@ struct mc_shared {
 static int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return ut_write_file(path, val);
 }
 
 /* The value of @key in a "key value" file (memory.events), or -1. */

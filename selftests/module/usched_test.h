@@ -215,6 +215,19 @@ static inline int ut_wait_event(struct ut_map *m, uint16_t type,
 }
 
 /* A counter from debugfs, or -1 when it cannot be read. */
+/* Write @val to the file @path (sysfs, debugfs, cgroupfs, procfs): 0 or -errno. */
+static inline int ut_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 static inline long ut_stat(const char *name)
 {
 	char key[64];
